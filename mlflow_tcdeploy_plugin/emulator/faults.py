@@ -1,0 +1,89 @@
+"""Fault injection: latency, throttling, HTTP 5xx and dropped connections, at set rates, per action if wanted.
+
+A rule can also be limited to its next ``times`` matching requests, which makes retry tests deterministic
+("throttle the next two CreateMLModelServices, then answer").
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+
+@dataclass
+class FaultRule:
+    latency: float = 0.0
+    """Seconds added before the answer."""
+    throttle_rate: float = 0.0
+    """Share of requests answered with ``RequestLimitExceeded``."""
+    error_rate: float = 0.0
+    """Share of requests answered with HTTP 502 (the SDK raises ``ServerNetworkError``)."""
+    drop_rate: float = 0.0
+    """Share of requests whose connection is closed without an answer (``ClientNetworkError``)."""
+    times: int | None = None
+    """Apply to this many more matching requests only (None: no limit)."""
+
+    def __post_init__(self) -> None:
+        for name in ("throttle_rate", "error_rate", "drop_rate"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"{name} must be between 0 and 1, not {value}")
+        if self.latency < 0:
+            raise ValueError("latency must not be negative")
+
+
+@dataclass
+class Faults:
+    default: FaultRule = field(default_factory=FaultRule)
+    actions: dict[str, FaultRule] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Faults:
+        """``{"latency": 0.1, "throttle_rate": 0.2, …, "actions": {"GetMLModelService": {"drop_rate": 1}}}``."""
+        known = {f.name for f in fields(FaultRule)}
+        unknown = set(data) - known - {"actions"}
+        if unknown:
+            raise ValueError(f"unknown fault settings: {', '.join(sorted(unknown))}")
+        actions = {name: FaultRule(**rule) for name, rule in (data.get("actions") or {}).items()}
+        return cls(FaultRule(**{k: v for k, v in data.items() if k in known}), actions)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self.default), "actions": {k: asdict(v) for k, v in self.actions.items()}}
+
+
+@dataclass(frozen=True)
+class Decision:
+    latency: float = 0.0
+    fault: str | None = None
+    """None, ``"drop"``, ``"error"`` or ``"throttle"``."""
+
+
+class FaultInjector:
+    def __init__(self, faults: Faults | None = None, seed: int | None = None) -> None:
+        self._faults = faults or Faults()
+        self._random = random.Random(seed)
+        self._lock = threading.Lock()
+
+    @property
+    def faults(self) -> Faults:
+        return self._faults
+
+    def set(self, faults: Faults) -> None:
+        with self._lock:
+            self._faults = faults
+
+    def decide(self, action: str) -> Decision:
+        with self._lock:
+            rule = self._faults.actions.get(action, self._faults.default)
+            if rule.times is not None:
+                if rule.times <= 0:
+                    return Decision()
+                rule.times -= 1
+            fault = None
+            for name, rate in (("drop", rule.drop_rate), ("error", rule.error_rate), ("throttle", rule.throttle_rate)):
+                if rate and self._random.random() < rate:
+                    fault = name
+                    break
+            return Decision(rule.latency, fault)

@@ -1,0 +1,270 @@
+"""Moves services through their statuses, as the cloud does, by running and watching real replicas.
+
+Statuses (WeData's ``Status`` is a free string; these follow the observed values and TI-ONE's vocabulary):
+NEW → CREATING → RUNNING; CREATE_FAILED when a replica ends before it is ready; TIMEOUT_EXCEPTION when it is
+not ready within the start timeout; Abnormal when a running replica ends (it is restarted, up to a limit);
+Stopping → Stopped on STOP. A service is RUNNING only when every replica answers its health check.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import secrets
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .replicas import DockerRunner, ProcessRunner, RunnerUnavailable, answers_http, free_port
+from .state import Store
+
+logger = logging.getLogger(__name__)
+
+NEW = "NEW"
+CREATING = "CREATING"
+RUNNING = "RUNNING"
+CREATE_FAILED = "CREATE_FAILED"
+TIMEOUT_EXCEPTION = "TIMEOUT_EXCEPTION"
+ABNORMAL = "Abnormal"
+STOPPING = "Stopping"
+STOPPED = "Stopped"
+
+MAX_RESTARTS = 5
+
+
+@dataclass
+class Timing:
+    """How fast services move. Tests set the delays to 0; the CLI defaults look like the cloud, only faster."""
+
+    new_delay: float = 1.0
+    """Seconds a new service stays NEW before its replicas start."""
+    ready_delay: float = 0.0
+    """Least seconds in CREATING, even when the replicas are ready sooner."""
+    start_timeout: float = 600.0
+    """Seconds in CREATING before the service ends in TIMEOUT_EXCEPTION."""
+    tick: float = 0.2
+    """Seconds between two passes of the supervisor."""
+
+
+def _pod_suffix(spec: dict[str, Any]) -> str:
+    # Like a Kubernetes ReplicaSet hash: a new spec gives new pod names.
+    return hashlib.sha1(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:10]
+
+
+class Supervisor:
+    """One background thread that reconciles every service with its replicas."""
+
+    def __init__(
+        self, store: Store, data_dir: Path, timing: Timing, tracking_uri: str | None, registry_uri: str | None
+    ) -> None:
+        self._store = store
+        self._pod_dir = data_dir / "pods"
+        self._pod_dir.mkdir(parents=True, exist_ok=True)
+        self.timing = timing
+        self._process = ProcessRunner(tracking_uri, registry_uri)
+        self._docker = DockerRunner()
+        self._lock = threading.RLock()
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # control
+    def start(self) -> None:
+        self._recover()
+        self._thread = threading.Thread(target=self._loop, name="tcdeploy-emulator-supervisor", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+        with self._lock:
+            for service in self._store.services():
+                for pod in self._store.pods(service["id"]):
+                    self._stop_pod(service, pod)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def _loop(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                self.reconcile_all()
+            except Exception:
+                logger.exception("supervisor pass failed")
+            self._wake.wait(self.timing.tick)
+            self._wake.clear()
+
+    def _recover(self) -> None:
+        """After a restart: adopt replicas still running (after a kill -9), forget the ones that are gone, and
+        show services whose replicas must start again as CREATING before the first request is answered."""
+        for service in self._store.services():
+            live = 0
+            for pod in self._store.pods(service["id"]):
+                if self._runner(service).exit_code(pod) is None:
+                    live += 1
+                else:
+                    self._store.delete_pod(pod["name"])
+            wanted = int(service["spec"].get("Replicas") or 1)
+            if service["desired"] == "running" and service["status"] in (RUNNING, ABNORMAL) and live < wanted:
+                self._store.set_status(service["id"], CREATING)
+
+    # operations the actions ask for
+    def stop_service(self, service_id: str) -> None:
+        with self._lock:
+            service = self._store.service(service_id)
+            if service:
+                for pod in self._store.pods(service_id):
+                    self._stop_pod(service, pod)
+
+    def rebuild_pod(self, service: dict[str, Any], pod: dict[str, Any]) -> None:
+        with self._lock:
+            self._collect_logs(service, pod)
+            self._runner(service).stop(pod)
+            self._collect_logs(service, pod)
+            self._store.update_pod(pod["name"], restart_count=pod["restart_count"] + 1, ready=0)
+            self._start_replica(service, self._store.pod(pod["name"]) or pod)
+            self._store.set_status(service["id"], CREATING)
+            self._store.add_event(service["id"], "Pod", pod["name"], "Normal", "Pod rebuilt on request")
+        self.wake()
+
+    # reconciliation
+    def reconcile_all(self) -> None:
+        with self._lock:
+            for service in self._store.services():
+                self._reconcile(service)
+
+    def _runner(self, service: dict[str, Any]) -> ProcessRunner | DockerRunner:
+        return self._docker if service["spec"].get("ModelSource") == "IMAGE" else self._process
+
+    def _reconcile(self, service: dict[str, Any]) -> None:
+        sid, status, now = service["id"], service["status"], time.time()
+        pods = self._store.pods(sid)
+        for pod in pods:
+            self._collect_logs(service, pod)
+        if service["desired"] == "stopped":
+            for pod in pods:
+                self._stop_pod(service, pod)
+            if status != STOPPED:
+                self._store.set_status(sid, STOPPED)
+                self._store.add_event(sid, "Deployment", sid, "Normal", "Service stopped")
+            return
+        if status == NEW:
+            if now - service["status_since"] >= self.timing.new_delay:
+                self._store.set_status(sid, CREATING)
+                self._store.add_event(
+                    sid, "Deployment", sid, "Normal", f"Scaled up replica set to {service['spec'].get('Replicas', 1)}"
+                )
+            return
+        if status in (CREATE_FAILED, TIMEOUT_EXCEPTION):
+            return
+        want = int(service["spec"].get("Replicas") or 1)
+        for pod in pods[want:]:
+            self._stop_pod(service, pod)
+        pods = pods[:want]
+        try:
+            while len(pods) < want:
+                pods.append(self._new_pod(service))
+        except RunnerUnavailable as exc:
+            self._fail(service, CREATE_FAILED, str(exc))
+            return
+        for pod in pods:
+            code = self._runner(service).exit_code(pod)
+            if code is not None:
+                if not self._replica_ended(service, pod, code):
+                    return
+            elif not pod["ready"] and answers_http(pod["port"]):
+                self._store.update_pod(pod["name"], ready=1)
+                self._store.add_event(sid, "Pod", pod["name"], "Normal", "Replica is ready")
+        ready = all(p["ready"] for p in self._store.pods(sid))
+        if ready and status != RUNNING:
+            if status == CREATING and now - service["status_since"] < self.timing.ready_delay:
+                return
+            self._store.set_status(sid, RUNNING)
+            self._store.add_event(sid, "Deployment", sid, "Normal", "All replicas are available")
+        elif not ready and status == RUNNING:
+            self._store.set_status(sid, CREATING)  # replicas are being (re)created
+        elif not ready and status == CREATING and now - service["status_since"] > self.timing.start_timeout:
+            self._fail(
+                service, TIMEOUT_EXCEPTION, f"The replicas were not ready within {self.timing.start_timeout:g} seconds."
+            )
+
+    def _replica_ended(self, service: dict[str, Any], pod: dict[str, Any], code: int) -> bool:
+        """Handle a replica that ended; False when the service has failed."""
+        self._collect_logs(service, pod)
+        last = self._store.last_logs(pod["name"], 1)
+        detail = f": {last[0]}" if last else ""
+        if service["status"] == CREATING:
+            self._fail(
+                service, CREATE_FAILED, f"Replica {pod['name']} exited with code {code} before it became ready{detail}"
+            )
+            return False
+        reason = f"Replica {pod['name']} exited with code {code}{detail}"
+        self._store.add_event(service["id"], "Pod", pod["name"], "Warning", reason)
+        if pod["restart_count"] >= MAX_RESTARTS:
+            self._store.set_status(service["id"], ABNORMAL, f"{reason} (restarted {MAX_RESTARTS} times; given up)")
+            self._store.delete_pod(pod["name"])
+            return False
+        self._store.update_pod(pod["name"], restart_count=pod["restart_count"] + 1, ready=0)
+        self._store.set_status(service["id"], ABNORMAL, reason)
+        try:
+            self._start_replica(service, self._store.pod(pod["name"]) or pod)
+        except RunnerUnavailable as exc:
+            self._fail(service, ABNORMAL, str(exc))
+            return False
+        return True
+
+    def _fail(self, service: dict[str, Any], status: str, reason: str) -> None:
+        for pod in self._store.pods(service["id"]):
+            self._stop_pod(service, pod)
+        self._store.set_status(service["id"], status, reason)
+        self._store.add_event(service["id"], "Deployment", service["id"], "Warning", reason)
+        logger.info("service %s: %s: %s", service["id"], status, reason)
+
+    def _new_pod(self, service: dict[str, Any]) -> dict[str, Any]:
+        tione_id = service["spec"]["_TiOneServiceId"]
+        name = f"{tione_id}-{_pod_suffix(service['spec'])}-{secrets.token_hex(3)[:5]}"
+        pod = {
+            "name": name,
+            "service_id": service["id"],
+            "uid": str(uuid.uuid4()),
+            "created": time.time(),
+            "port": free_port(),
+            "log_path": str(self._pod_dir / f"{name}.log"),
+        }
+        self._store.add_pod(pod)
+        self._store.add_event(service["id"], "Pod", name, "Normal", "Created pod")
+        return self._start_replica(service, self._store.pod(name) or pod)
+
+    def _start_replica(self, service: dict[str, Any], pod: dict[str, Any]) -> dict[str, Any]:
+        port = free_port()
+        started = self._runner(service).start({**pod, "port": port}, service["spec"])
+        self._store.update_pod(pod["name"], port=port, pid=started["pid"], container_id=started["container_id"])
+        return self._store.pod(pod["name"]) or pod
+
+    def _stop_pod(self, service: dict[str, Any], pod: dict[str, Any]) -> None:
+        # Logs are read before (a container's go with it) and after (a process writes its last lines on exit).
+        self._collect_logs(service, pod)
+        with contextlib.suppress(RunnerUnavailable):  # nothing runs on an engine that is not there
+            self._runner(service).stop(pod)
+        self._collect_logs(service, pod)
+        self._store.delete_pod(pod["name"])
+
+    def _collect_logs(self, service: dict[str, Any], pod: dict[str, Any]) -> None:
+        pod = self._store.pod(pod["name"]) or {}
+        if not pod:
+            return
+        try:
+            lines, offset = self._runner(service).read_logs(pod)
+        except RunnerUnavailable:
+            return
+        if lines:
+            now = time.time()
+            self._store.add_logs(service["id"], pod["name"], [(now, line) for line in lines])
+            self._store.update_pod(pod["name"], log_offset=offset)

@@ -1,0 +1,220 @@
+"""The wire: TC3 check, X-TC-Action dispatch, member validation, the Response/RequestId envelope, admin routes."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import socket
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from .actions import HANDLERS, Context
+from .errors import ApiError
+from .faults import FaultInjector, Faults
+from .signing import Credentials, verify
+from .spec import ACTIONS, VERSIONS, validate
+
+logger = logging.getLogger(__name__)
+
+MAX_BODY = 10 * 1024 * 1024
+REDACTED = "******"
+_SECRET_KEY_RE = re.compile(r"password|secret|token", re.IGNORECASE)
+_POD_SHELL_RE = re.compile(r"^/_emulator/pods/(?P<pod>[A-Za-z0-9-]+)/shell$")
+
+
+def redact(value: Any) -> Any:
+    """Members whose name says they hold a secret never reach the request log."""
+    if isinstance(value, dict):
+        return {k: REDACTED if _SECRET_KEY_RE.search(k) and v else redact(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact(v) for v in value]
+    return value
+
+
+class EmulatorHTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(
+        self, address: tuple[str, int], ctx: Context, credentials: Credentials, injector: FaultInjector
+    ) -> None:
+        super().__init__(address, _Handler)
+        self.ctx = ctx
+        self.credentials = credentials
+        self.injector = injector
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    # Without this a keep-alive client waits ~40 ms per call on Nagle + delayed ACK.
+    disable_nagle_algorithm = True
+    server: EmulatorHTTPServer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        logger.debug("%s %s", self.address_string(), format % args)
+
+    def _send(self, status: int, body: bytes, content_type: str = "application/json") -> None:
+        head = (
+            f"HTTP/1.1 {status} {self.responses.get(status, ('',))[0]}\r\n"
+            f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
+            f"Server: tcdeploy-emulator\r\n\r\n"
+        ).encode("latin-1")
+        self.wfile.write(head + body)  # one write: headers and body leave in one segment
+        self.wfile.flush()
+
+    def _send_json(self, payload: Any, status: int = 200) -> None:
+        self._send(status, json.dumps(payload).encode("utf-8"))
+
+    def _read_body(self) -> bytes | None:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY:
+            self.close_connection = True
+            self._send_json(
+                {
+                    "Response": {
+                        "Error": {"Code": "InvalidRequest", "Message": "The body exceeds 10 MB."},
+                        "RequestId": str(uuid.uuid4()),
+                    }
+                }
+            )
+            return None
+        return self.rfile.read(length) if length else b""
+
+    # --- cloud API ---------------------------------------------------------------------------------------------
+    def do_POST(self) -> None:
+        body = self._read_body()
+        if body is None:
+            return
+        path = urlsplit(self.path).path
+        if path.startswith("/_emulator/"):
+            self._admin("POST", path, body)
+        elif path == "/":
+            self._api(body)
+        else:
+            self._send(404, b"not found", "text/plain")
+
+    def _api(self, body: bytes) -> None:
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        action_name = headers.get("x-tc-action", "")
+        request_id = str(uuid.uuid4())
+        decision = self.server.injector.decide(action_name)
+        if decision.latency:
+            time.sleep(decision.latency)
+        if decision.fault == "drop":
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            self._log(action_name, "", {}, "(dropped connection)", request_id)
+            return
+        if decision.fault == "error":
+            self.close_connection = True
+            self._send(502, b"<html><body>502 Bad Gateway</body></html>", "text/html")
+            self._log(action_name, "", {}, "(HTTP 502)", request_id)
+            return
+        params: dict[str, Any] = {}
+        service = ""
+        try:
+            service, params = self._checked_request(headers, body, action_name, decision.fault == "throttle")
+            payload = HANDLERS[action_name](self.server.ctx, params)
+            response = {"Data": payload} if service == "wedata" else dict(payload)
+            code = "Success"
+        except ApiError as exc:
+            response, code = {"Error": {"Code": exc.code, "Message": exc.message}}, exc.code
+        except Exception:
+            logger.exception("action %s failed", action_name)
+            response = {"Error": {"Code": "InternalError", "Message": "An internal error occurred in the emulator."}}
+            code = "InternalError"
+        self._log(action_name, service, params, code, request_id)
+        response["RequestId"] = request_id
+        self._send_json({"Response": response})
+
+    def _checked_request(
+        self, headers: dict[str, str], body: bytes, action_name: str, throttled: bool
+    ) -> tuple[str, dict[str, Any]]:
+        split = urlsplit(self.path)
+        signed = verify("POST", split.path, split.query, headers, body, self.server.credentials)
+        if not action_name:
+            raise ApiError("MissingParameter", "The request is missing the X-TC-Action header.")
+        version = headers.get("x-tc-version")
+        if not version:
+            raise ApiError("MissingParameter", "The request is missing the X-TC-Version header.")
+        if signed.service not in VERSIONS:
+            raise ApiError("NoSuchProduct", f"The product {signed.service!r} does not exist here.")
+        if version != VERSIONS[signed.service]:
+            raise ApiError(
+                "NoSuchVersion",
+                f"The API version {version!r} does not exist for {signed.service}; use {VERSIONS[signed.service]}.",
+            )
+        action = ACTIONS.get((signed.service, action_name))
+        if action is None:
+            raise ApiError("InvalidAction", f"The action {action_name!r} does not exist for {signed.service}.")
+        if throttled:
+            raise ApiError("RequestLimitExceeded", "The request rate limit was exceeded; retry later.")
+        try:
+            params = json.loads(body or b"{}")
+        except ValueError as exc:
+            raise ApiError("InvalidParameter", "The request body is not valid JSON.") from exc
+        if not isinstance(params, dict):
+            raise ApiError("InvalidParameter", "The request body must be a JSON object.")
+        problem = validate(action, params)
+        if problem:
+            raise ApiError(*problem)
+        return signed.service, params
+
+    def _log(self, action: str, service: str, params: dict[str, Any], code: str, request_id: str) -> None:
+        self.server.ctx.store.add_request(action, service, redact(params), code, request_id)
+
+    # --- admin routes ------------------------------------------------------------------------------------------
+    def do_GET(self) -> None:
+        split = urlsplit(self.path)
+        match = _POD_SHELL_RE.match(split.path)
+        if match:
+            self._pod_shell(match["pod"], parse_qs(split.query).get("authToken", [""])[0])
+        elif split.path.startswith("/_emulator/"):
+            self._admin("GET", split.path, b"")
+        else:
+            self._send(404, b"not found", "text/plain")
+
+    def do_DELETE(self) -> None:
+        self._admin("DELETE", urlsplit(self.path).path, b"")
+
+    def _admin(self, method: str, path: str, body: bytes) -> None:
+        store, injector = self.server.ctx.store, self.server.injector
+        route = (method, path)
+        if route == ("GET", "/_emulator/health"):
+            self._send_json({"status": "ok"})
+        elif route == ("GET", "/_emulator/requests"):
+            self._send_json(store.requests())
+        elif route == ("DELETE", "/_emulator/requests"):
+            store.clear_requests()
+            self._send_json({"status": "ok"})
+        elif route == ("GET", "/_emulator/faults"):
+            self._send_json(injector.faults.to_dict())
+        elif route == ("POST", "/_emulator/faults"):
+            try:
+                injector.set(Faults.from_dict(json.loads(body or b"{}")))
+            except (ValueError, TypeError) as exc:
+                self._send_json({"error": str(exc)}, 400)
+                return
+            self._send_json(injector.faults.to_dict())
+        else:
+            self._send(404, b"not found", "text/plain")
+
+    def _pod_shell(self, pod_name: str, token: str) -> None:
+        ctx = self.server.ctx
+        granted = ctx.pod_urls.get(token)
+        if not granted or granted[0] != pod_name or granted[1] < time.time():
+            self._send(403, b"the pod URL is invalid or has expired", "text/plain")
+            return
+        pod = ctx.store.pod(pod_name)
+        if pod is None:
+            self._send(404, b"the pod no longer exists", "text/plain")
+            return
+        lines = [
+            f"pod {pod_name} (service {pod['service_id']}), port {pod['port']}, restarts {pod['restart_count']}",
+            "--- last log lines ---",
+            *ctx.store.last_logs(pod_name, 50),
+        ]
+        self._send(200, ("\n".join(lines) + "\n").encode("utf-8"), "text/plain; charset=utf-8")

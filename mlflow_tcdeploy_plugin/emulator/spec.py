@@ -1,0 +1,354 @@
+"""Request definitions of the emulated actions, written from the API reference, and their validation.
+
+Each action lists its members with a type, a required flag and, where the reference documents one, an enum.
+The WeData ``2025-10-10`` definitions mark nearly every member optional; where an action cannot do anything
+without a member (the ID of the thing it acts on), the emulator requires it and the README says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+STRING = "string"
+INT64 = "int64"
+UINT64 = "uint64"
+BOOL = "bool"
+
+
+@dataclass(frozen=True)
+class ListOf:
+    item: TypeSpec
+
+
+@dataclass(frozen=True)
+class Struct:
+    name: str
+    members: dict[str, Member]
+
+
+TypeSpec = str | ListOf | Struct
+
+
+@dataclass(frozen=True)
+class Member:
+    type: TypeSpec
+    required: bool = False
+    enum: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Action:
+    service: str
+    version: str
+    name: str
+    members: dict[str, Member] = field(default_factory=dict)
+
+
+def _m(type_: TypeSpec, required: bool = False, enum: tuple[str, ...] = ()) -> Member:
+    return Member(type_, required, enum)
+
+
+WEDATA = ("wedata", "2025-10-10")
+TIONE = ("tione", "2021-11-11")
+
+CHARGE_TYPES = ("PREPAID", "POSTPAID_BY_HOUR")
+SCALE_MODES = ("MANUAL", "AUTO")
+SERVICE_ACTIONS = ("START", "STOP", "RESUME", "SCALE")
+MODEL_SOURCES = ("MODEL", "IMAGE")
+ORDER = ("ASC", "DESC")
+
+NV_PAIR = Struct("NVPair", {"Name": _m(STRING), "Value": _m(STRING)})
+LOG_CONFIG = Struct("LogConfig", {"LogsetId": _m(STRING), "TopicId": _m(STRING)})
+ML_MODEL_INFO = Struct(
+    "MLModelInfo", {"Id": _m(STRING), "Name": _m(STRING), "Version": _m(STRING), "ModelPath": _m(STRING)}
+)
+IMAGE_SECRET = Struct(
+    "ImageSecret",
+    {"KeyId": _m(STRING), "Username": _m(STRING), "Password": _m(STRING), "SecretId": _m(STRING)},
+)
+IMAGE_INFO = Struct(
+    "ImageInfo",
+    {
+        "ImageType": _m(STRING, enum=("TCR", "CCR", "PreSet", "CUSTOM")),
+        "ImageUrl": _m(STRING, required=True),
+        "RegistryRegion": _m(STRING),
+        "RegistryId": _m(STRING),
+        "AllowSaveAllContent": _m(BOOL),
+        "ImageName": _m(STRING),
+        "SupportDataPipeline": _m(BOOL),
+        "ImageSecret": _m(IMAGE_SECRET),
+    },
+)
+RESOURCE_INFO = Struct(
+    "ResourceInfo",
+    {
+        "Cpu": _m(INT64),
+        "Memory": _m(INT64),
+        "Gpu": _m(INT64),
+        "GpuType": _m(STRING),
+        "RealGpu": _m(INT64),
+        "EnableRDMA": _m(BOOL),
+        "RdmaNumber": _m(INT64),
+        "RootDisk": _m(INT64),
+        "DataDisk": _m(INT64),
+    },
+)
+SERVICE_LIMIT = Struct(
+    "ServiceLimit",
+    {
+        "EnableInstanceRpsLimit": _m(BOOL, required=True),
+        "InstanceRpsLimit": _m(INT64, required=True),
+        "EnableInstanceReqLimit": _m(BOOL, required=True),
+        "InstanceReqLimit": _m(INT64, required=True),
+    },
+)
+SCHEDULED_ACTION = Struct("ScheduledAction", {"ScheduleStop": _m(BOOL), "ScheduleStopTime": _m(STRING)})
+FILTER = Struct("Filter", {"Name": _m(STRING, required=True), "Values": _m(ListOf(STRING))})
+# The reference did not extract OrderField's structure; this shape is the emulator's inference.
+ORDER_FIELD = Struct("OrderField", {"Name": _m(STRING), "Direction": _m(STRING, enum=ORDER)})
+
+CREATE_SERVICE_INFOS = Struct(
+    "CreateServiceInfos",
+    {
+        "ServiceId": _m(STRING),
+        "ChargeType": _m(STRING, enum=CHARGE_TYPES),
+        "InstanceType": _m(STRING),
+        "ScaleMode": _m(STRING, enum=SCALE_MODES),
+        "Replicas": _m(INT64),
+        "ServicePort": _m(INT64),
+        "ImageInfo": _m(IMAGE_INFO),
+        "MlModelInfo": _m(ML_MODEL_INFO),
+        "ResourceGroupId": _m(STRING),
+        "TioneResourceInfo": _m(RESOURCE_INFO),
+        "Command": _m(STRING),
+        "ServiceLimit": _m(SERVICE_LIMIT),
+        "ScheduledAction": _m(SCHEDULED_ACTION),
+        "EnvVar": _m(NV_PAIR),
+        "CatalogName": _m(STRING),
+        "SchemaName": _m(STRING),
+    },
+)
+
+_WS = {"WorkspaceId": _m(STRING)}
+_SERVICE_ID = {"ServiceId": _m(STRING, required=True), **_WS}
+_GROUP_ID = {"ServiceGroupId": _m(STRING, required=True), **_WS}
+_POD = {"ServiceId": _m(STRING, required=True), "PodName": _m(STRING, required=True), **_WS}
+
+_ACTIONS = [
+    Action(
+        *WEDATA,
+        "CreateMLModelServices",
+        {
+            **_WS,
+            "ServiceName": _m(STRING),
+            "ServiceDescription": _m(STRING),
+            "Services": _m(ListOf(CREATE_SERVICE_INFOS)),
+            "ServiceGroupId": _m(STRING),
+            "NewVersion": _m(BOOL),
+            "ModelSource": _m(STRING, enum=MODEL_SOURCES),
+            "Status": _m(STRING),
+            "ServiceAction": _m(STRING, enum=SERVICE_ACTIONS),
+            "AuthorizationEnable": _m(BOOL),
+            "LogEnable": _m(BOOL),
+            "LogConfig": _m(LOG_CONFIG),
+            "InferenceTablePushEnable": _m(BOOL),
+            "CatalogPath": _m(STRING),
+            "SchemaPath": _m(STRING),
+            "PayloadPath": _m(STRING),
+        },
+    ),
+    Action(
+        *WEDATA,
+        "UpdateMLModelService",
+        {
+            **_SERVICE_ID,
+            "ServiceAction": _m(STRING, enum=SERVICE_ACTIONS),
+            "Status": _m(STRING),
+            "ChargeType": _m(STRING, enum=CHARGE_TYPES),
+            "InstanceType": _m(STRING),
+            "ScaleMode": _m(STRING, enum=SCALE_MODES),
+            "Replicas": _m(INT64),
+            "ServicePort": _m(INT64),
+            "Command": _m(STRING),
+            "ServiceDescription": _m(STRING),
+            "MlModelInfo": _m(ML_MODEL_INFO),
+            "ImageInfo": _m(IMAGE_INFO),
+            "ServiceLimit": _m(SERVICE_LIMIT),
+            "ScheduledAction": _m(SCHEDULED_ACTION),
+            "LogEnable": _m(BOOL),
+            "LogConfig": _m(LOG_CONFIG),
+            "InferenceTablePushEnable": _m(BOOL),
+            "InferenceTableCosBucket": _m(STRING),
+            "CosRegion": _m(STRING),
+            "CatalogPath": _m(STRING),
+            "SchemaPath": _m(STRING),
+            "PayloadPath": _m(STRING),
+            "CatalogName": _m(STRING),
+            "SchemaName": _m(STRING),
+            "AuthorizationEnable": _m(BOOL),
+            "Env": _m(ListOf(NV_PAIR)),
+            "ResourceGroupId": _m(STRING),
+            "Resources": _m(RESOURCE_INFO),
+            "WeDataRegion": _m(STRING),
+            "ModelSource": _m(STRING, enum=MODEL_SOURCES),
+        },
+    ),
+    Action(*WEDATA, "DeleteMLModelService", _SERVICE_ID),
+    Action(*WEDATA, "DeleteMLModelServiceGroup", _GROUP_ID),
+    Action(*WEDATA, "GetMLModelService", _SERVICE_ID),
+    Action(*WEDATA, "GetMLModelServiceGroup", _GROUP_ID),
+    Action(
+        *WEDATA,
+        "ListMLModelServiceGroups",
+        {
+            **_WS,
+            "PageNumber": _m(INT64),
+            "PageSize": _m(INT64),
+            "Filters": _m(ListOf(FILTER)),
+            "OrderField": _m(ORDER_FIELD),
+            "ServiceType": _m(STRING),
+        },
+    ),
+    Action(*WEDATA, "UpdateModelServiceGroup", {**_GROUP_ID, "Description": _m(STRING)}),
+    Action(
+        *WEDATA,
+        "ModelServiceInterfaceCallTest",
+        {
+            **_WS,
+            "RelativeUrl": _m(STRING, required=True),
+            "ServiceId": _m(STRING, required=True),
+            "ServiceGroupId": _m(STRING),
+            "CurlData": _m(STRING),
+            "AuthTokenValue": _m(STRING),
+        },
+    ),
+    Action(*WEDATA, "CreateModelServicePodUrl", _POD),
+    Action(*WEDATA, "RebuildModelServicePod", _POD),
+    Action(
+        *WEDATA,
+        "ListMLServiceLogs",
+        {
+            **_WS,
+            "Service": _m(STRING, enum=("TRAIN", "NOTEBOOK", "INFER", "BATCH")),
+            "ServiceId": _m(STRING),
+            "PodName": _m(STRING),
+            "StartTime": _m(STRING),
+            "EndTime": _m(STRING),
+            "Limit": _m(UINT64),
+            "Offset": _m(UINT64),
+            "Context": _m(STRING),
+            "Order": _m(STRING, enum=ORDER),
+            "OrderField": _m(STRING, enum=("Timestamp",)),
+            "Key": _m(STRING),
+            "JobCategory": _m(STRING),
+        },
+    ),
+    Action(
+        *WEDATA,
+        "ListModelServiceEvents",
+        {
+            **_WS,
+            "Service": _m(STRING, enum=("INFER",)),
+            "ServiceId": _m(STRING),
+            "ResourceName": _m(STRING),
+            "Offset": _m(UINT64),
+            "Limit": _m(UINT64),
+            "StartTime": _m(STRING),
+            "EndTime": _m(STRING),
+            "Order": _m(STRING, enum=ORDER),
+            "OrderField": _m(STRING, enum=("FirstTimestamp", "LastTimestamp")),
+            "Filters": _m(ListOf(FILTER)),
+            "JobCategory": _m(STRING),
+        },
+    ),
+    Action(
+        *WEDATA,
+        "ListModelVersions",
+        {
+            **_WS,
+            "CatalogName": _m(STRING, required=True),
+            "SchemaName": _m(STRING, required=True),
+            "ModelName": _m(STRING, required=True),
+            "MaxResults": _m(STRING),
+            "PageToken": _m(STRING),
+        },
+    ),
+    Action(
+        *WEDATA,
+        "GetBillingSpecs",
+        {
+            **_WS,
+            "ChargeType": _m(STRING, required=True, enum=CHARGE_TYPES),
+            "TaskType": _m(STRING),
+            "ResourceType": _m(STRING),
+        },
+    ),
+    Action(
+        *TIONE,
+        "DescribeBillingSpecs",
+        {
+            "ChargeType": _m(STRING, required=True, enum=CHARGE_TYPES),
+            "TaskType": _m(STRING, enum=("", "TRAIN", "NOTEBOOK", "INFERENCE", "EMS")),
+            "ResourceType": _m(STRING, enum=("", "CALC", "CPU", "GPU", "GPU-SW")),
+            "TiProjectId": _m(STRING),
+        },
+    ),
+]
+
+ACTIONS: dict[tuple[str, str], Action] = {(a.service, a.name): a for a in _ACTIONS}
+VERSIONS: dict[str, str] = {WEDATA[0]: WEDATA[1], TIONE[0]: TIONE[1]}
+
+
+def _type_name(type_: TypeSpec) -> str:
+    if isinstance(type_, ListOf):
+        return f"array of {_type_name(type_.item)}"
+    if isinstance(type_, Struct):
+        return f"object {type_.name}"
+    return type_
+
+
+def _check(path: str, value: Any, member: Member, errors: list[tuple[str, str]]) -> None:
+    type_ = member.type
+    ok: bool
+    if type_ == STRING:
+        ok = isinstance(value, str)
+    elif type_ == BOOL:
+        ok = isinstance(value, bool)
+    elif type_ in (INT64, UINT64):
+        ok = isinstance(value, int) and not isinstance(value, bool) and (type_ == INT64 or value >= 0)
+    elif isinstance(type_, ListOf):
+        ok = isinstance(value, list)
+        if ok:
+            for i, item in enumerate(value):
+                _check(f"{path}.{i}", item, Member(type_.item), errors)
+    else:
+        ok = isinstance(value, dict)
+        if ok:
+            _check_members(path + ".", value, type_.members, errors)
+    if not ok:
+        errors.append(("InvalidParameter", f"The type of parameter {path} is wrong: expected {_type_name(type_)}."))
+    elif member.enum and value not in member.enum:
+        allowed = ", ".join(repr(e) for e in member.enum)
+        errors.append(("InvalidParameterValue", f"The value {value!r} of {path} is not one of {allowed}."))
+
+
+def _check_members(
+    prefix: str, params: dict[str, Any], members: dict[str, Member], errors: list[tuple[str, str]]
+) -> None:
+    for name, value in params.items():
+        member = members.get(name)
+        if member is None:
+            errors.append(("UnknownParameter", f"The parameter {prefix}{name} is not recognized."))
+        elif value is not None:
+            _check(prefix + name, value, member, errors)
+    for name, member in members.items():
+        if member.required and params.get(name) is None:
+            errors.append(("MissingParameter", f"The request is missing the required parameter {prefix}{name}."))
+
+
+def validate(action: Action, params: dict[str, Any]) -> tuple[str, str] | None:
+    """Return the first ``(code, message)`` the cloud would answer for these members, or None."""
+    errors: list[tuple[str, str]] = []
+    _check_members("", params, action.members, errors)
+    return errors[0] if errors else None

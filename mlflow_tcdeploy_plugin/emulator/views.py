@@ -1,0 +1,188 @@
+"""State rows → the response objects of the API reference (MLModelService, MLModelServiceGroup, log lines)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from . import lifecycle as lc
+from .state import Store
+
+SECRET_MASK = "******"
+
+# Spec members echoed as they were sent (the rest are derived below).
+_ECHOED = (
+    "ChargeType",
+    "MlModelInfo",
+    "InstanceType",
+    "ScaleMode",
+    "ServicePort",
+    "Command",
+    "ServiceLimit",
+    "ScheduledAction",
+    "LogEnable",
+    "LogConfig",
+    "InferenceTablePushEnable",
+    "InferenceTableCosBucket",
+    "AuthorizationEnable",
+    "ResourceGroupId",
+    "ModelSource",
+    "CatalogName",
+    "SchemaName",
+    "CatalogPath",
+    "SchemaPath",
+    "PayloadPath",
+)
+
+
+def local_time(ts: float) -> str:
+    """WeData's ML objects carry ISO-like local times without a zone (``2025-10-16T14:00:55``)."""
+    return datetime.fromtimestamp(ts).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def rfc3339(ts: float) -> str:
+    return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _masked_image(image: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not image or not image.get("ImageSecret"):
+        return image
+    secret = {**image["ImageSecret"], "Password": SECRET_MASK}
+    return {**image, "ImageSecret": secret}
+
+
+def _workload_status(service: dict[str, Any], pods: list[dict[str, Any]]) -> dict[str, Any]:
+    ready = sum(1 for p in pods if p["ready"])
+    wanted = 0 if service["desired"] == "stopped" else int(service["spec"].get("Replicas") or 1)
+    status = {
+        lc.RUNNING: "Available",
+        lc.STOPPED: "Stopped",
+        lc.STOPPING: "Stopping",
+        lc.CREATE_FAILED: "Failed",
+        lc.TIMEOUT_EXCEPTION: "Failed",
+        lc.ABNORMAL: "Abnormal",
+    }.get(service["status"], "Progressing")
+    return {
+        "Replicas": wanted,
+        "UpdatedReplicas": len(pods),
+        "ReadyReplicas": ready,
+        "AvailableReplicas": ready,
+        "UnavailableReplicas": max(wanted - ready, 0),
+        "Status": status,
+        "Reason": service["reason"],
+        "Conditions": [
+            {
+                "Type": "Available",
+                "Status": "True" if status == "Available" else "False",
+                "Reason": service["status"],
+                "Message": service["reason"],
+                "LastTransitionTime": local_time(service["status_since"]),
+            }
+        ],
+    }
+
+
+def _pod_info(pod: dict[str, Any], charge_type: str) -> dict[str, Any]:
+    return {
+        "Name": pod["name"],
+        "Uid": pod["uid"],
+        "Phase": "Running" if pod["ready"] else "Pending",
+        "Status": "Running" if pod["ready"] else "ContainerCreating",
+        "Ip": "127.0.0.1",
+        "CreateTime": local_time(pod["created"]),
+        "ChargeType": charge_type,
+        "ContainerInfos": [
+            {
+                "Name": "model-service",
+                "ContainerId": pod["container_id"] or f"pid://{pod['pid'] or ''}",
+                "State": "Running" if pod["ready"] else "Waiting",
+                "Ready": bool(pod["ready"]),
+                "Reason": "",
+                "RestartCount": pod["restart_count"],
+                "Message": "",
+            }
+        ],
+    }
+
+
+def service_view(store: Store, service: dict[str, Any], group: dict[str, Any], region: str) -> dict[str, Any]:
+    spec = service["spec"]
+    pods = store.pods(service["id"])
+    started = service["status"] != lc.NEW
+    running = service["status"] == lc.RUNNING
+    replicas = 0 if service["desired"] == "stopped" else int(spec.get("Replicas") or 1)
+    view = {key: spec.get(key) for key in _ECHOED}
+    view.update(
+        {
+            "ServiceId": service["id"],
+            "ServiceName": group["name"],
+            "Description": spec.get("Description", ""),
+            "ImageInfo": _masked_image(spec.get("ImageInfo")),
+            "Resources": spec.get("Resources"),
+            "Env": spec.get("Env") or [],
+            "LogStatus": "RUNNING" if spec.get("LogEnable") else "NOT_ENABLED",
+            "PodInfos": [_pod_info(p, spec.get("ChargeType", "")) for p in pods],
+            "WorkloadStatus": _workload_status(service, pods),
+            "Status": service["status"],
+            "CreateBy": "emulator",
+            "CreateTime": local_time(service["created"]),
+            "UpdateTime": local_time(service["updated"]),
+            "Region": region,
+            "Replicas": replicas,
+            "TiOneServiceId": spec["_TiOneServiceId"] if started else None,
+            "TiOneServiceGroupId": group["tione_id"] if started else None,
+            "BillingStatus": "BILLING" if running else "",
+            "BillingUnits": [{"SpecName": spec.get("InstanceType"), "SpecCount": replicas}] if running else [],
+            "ServiceType": "MACHINE_LEARNING",
+            "WorkspaceId": group["workspace_id"],
+            "Version": service["version"],
+            "ServiceGroupId": group["id"],
+            "Weight": 100,
+        }
+    )
+    return view
+
+
+def group_status(services: list[dict[str, Any]]) -> str:
+    statuses = [s["status"] for s in services]
+    if lc.RUNNING in statuses:
+        return lc.RUNNING
+    return statuses[-1] if statuses else lc.NEW
+
+
+def group_view(store: Store, group: dict[str, Any], region: str) -> dict[str, Any]:
+    services = store.services(group["id"])
+    settings = group["settings"]
+    started = any(s["status"] != lc.NEW for s in services)
+    tokens = (
+        [{"Base": {"Name": "default", "Value": settings["AuthToken"], "Status": "Enabled"}}]
+        if settings.get("AuthorizationEnable")
+        else []
+    )
+    return {
+        "ServiceGroupId": group["id"],
+        "ServiceGroupName": group["name"],
+        "Description": group["description"],
+        "Services": [service_view(store, s, group, region) for s in services],
+        "TiOneServiceGroupId": group["tione_id"] if started else None,
+        "ServiceCount": len(services),
+        "RunningServiceCount": sum(1 for s in services if s["status"] == lc.RUNNING),
+        "Status": group_status(services),
+        "LatestVersion": str(max((s["version"] for s in services), default=0)),
+        "BusinessStatus": "CREATE_SUCCEED" if started else "CREATING",
+        "WeightUpdateStatus": "UPDATED",
+        "CreateBy": "emulator",
+        "CreateTime": local_time(group["created"]),
+        "UpdateTime": local_time(group["updated"]),
+        "ServiceType": "MACHINE_LEARNING",
+        "WorkspaceId": group["workspace_id"],
+        "AuthorizationEnable": bool(settings.get("AuthorizationEnable")),
+        "AuthTokens": tokens,
+        "LogEnable": bool(settings.get("LogEnable")),
+        "LogConfig": settings.get("LogConfig"),
+        "InferenceTablePushEnable": bool(settings.get("InferenceTablePushEnable")),
+        "CatalogPath": settings.get("CatalogPath"),
+        "SchemaPath": settings.get("SchemaPath"),
+        "PayloadPath": settings.get("PayloadPath"),
+        "PermissionType": "MANAGE",
+    }

@@ -1,0 +1,153 @@
+"""Shared fixtures: a local MLflow registry with a small scikit-learn model, the emulator, and SDK clients."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+SECRET_ID = "AKIDemulatortests0000000000000000"
+SECRET_KEY = "emulator-tests-secret-key-00000000"
+MODEL_NAME = "default.default.iris_classifier"
+
+
+@dataclass(frozen=True)
+class Registry:
+    tracking_uri: str
+    model_name: str
+    model_path: str
+    """The ModelPath of version 1 (``models:/m-…``)."""
+    features: list[list[float]]
+    expected: list[int]
+
+
+def _train_and_register(tracking_uri: str) -> Registry:
+    import mlflow
+    import numpy as np
+    import sklearn
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(7)
+    centers = np.array([[0.0, 0.0], [4.0, 4.0], [0.0, 4.0]])
+    labels = np.repeat(np.arange(3), 40)
+    features = centers[labels] + rng.normal(scale=0.5, size=(len(labels), 2))
+    model = LogisticRegression(max_iter=200).fit(features, labels)
+    mlflow.set_tracking_uri(tracking_uri)
+    with mlflow.start_run():
+        info = mlflow.sklearn.log_model(
+            model,
+            name="model",
+            registered_model_name=MODEL_NAME,
+            pip_requirements=[f"scikit-learn=={sklearn.__version__}", f"mlflow-skinny=={mlflow.__version__}"],
+        )
+    probe = [[0.1, -0.2], [4.2, 3.9], [-0.3, 4.1]]
+    version = mlflow.MlflowClient().get_model_version(MODEL_NAME, "1")
+    assert version.source.startswith("models:/"), version.source
+    return Registry(tracking_uri, MODEL_NAME, version.source, probe, [int(v) for v in model.predict(probe)])
+
+
+@pytest.fixture(scope="session")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Registry:
+    root = tmp_path_factory.mktemp("mlflow")
+    uri = f"sqlite:///{root / 'mlflow.db'}"
+    os.environ["MLFLOW_TRACKING_URI"] = uri
+    return _train_and_register(uri)
+
+
+def start_emulator(data_dir: Path, tracking_uri: str | None = None, **overrides: Any) -> Any:
+    from mlflow_tcdeploy_plugin.emulator import Emulator, EmulatorConfig, Timing
+
+    config = EmulatorConfig(
+        data_dir=data_dir,
+        secret_id=SECRET_ID,
+        secret_key=SECRET_KEY,
+        mlflow_tracking_uri=tracking_uri,
+        timing=overrides.pop("timing", Timing(new_delay=0.0, tick=0.1)),
+        **overrides,
+    )
+    return Emulator(config).start()
+
+
+@pytest.fixture
+def emulator(tmp_path: Path) -> Iterator[Any]:
+    """An emulator without a model registry: for protocol and validation tests."""
+    emu = start_emulator(tmp_path / "emulator")
+    yield emu
+    emu.stop()
+
+
+@pytest.fixture
+def serving_emulator(tmp_path: Path, registry: Registry) -> Iterator[Any]:
+    """An emulator that reads models from the test registry."""
+    emu = start_emulator(tmp_path / "emulator", registry.tracking_uri)
+    yield emu
+    emu.stop()
+
+
+def sdk_client(emu: Any, service: str = "wedata", secret_key: str = SECRET_KEY, token: str | None = None) -> Any:
+    """The official SDK's generic client, pointed at the emulator over plain HTTP."""
+    from tencentcloud.common import credential
+    from tencentcloud.common.common_client import CommonClient
+    from tencentcloud.common.profile.client_profile import ClientProfile
+    from tencentcloud.common.profile.http_profile import HttpProfile
+
+    version = {"wedata": "2025-10-10", "tione": "2021-11-11"}[service]
+    profile = ClientProfile(httpProfile=HttpProfile(endpoint=emu.endpoint, protocol="http"), language="en-US")
+    cred = credential.Credential(SECRET_ID, secret_key, token)
+    return CommonClient(service, version, cred, "ap-guangzhou", profile)
+
+
+@pytest.fixture
+def wedata(emulator: Any) -> Any:
+    return sdk_client(emulator)
+
+
+def data(client: Any, action: str, params: dict[str, Any]) -> Any:
+    """Call a WeData action and return ``Response.Data``."""
+    return client.call_json(action, params)["Response"]["Data"]
+
+
+def wait_for(
+    condition: Callable[[], Any], timeout: float = 120.0, interval: float = 0.2, what: str = "condition"
+) -> Any:
+    """Poll until ``condition()`` is truthy and return its value; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+def wait_status(client: Any, service_id: str, wanted: set[str], timeout: float = 120.0) -> dict[str, Any]:
+    def current() -> dict[str, Any] | None:
+        service = data(client, "GetMLModelService", {"ServiceId": service_id})
+        return service if service["Status"] in wanted else None
+
+    return wait_for(current, timeout, what=f"service {service_id} to reach {sorted(wanted)}")
+
+
+def create_service(client: Any, name: str, model_path: str, **service: Any) -> dict[str, Any]:
+    info = {"InstanceType": "TI.S.MEDIUM.POST", "MlModelInfo": {"ModelPath": model_path}, **service}
+    return data(
+        client,
+        "CreateMLModelServices",
+        {"ServiceName": name, "ModelSource": "MODEL", "ServiceAction": "START", "Services": [info]},
+    )
+
+
+@pytest.fixture
+def make_service(serving_emulator: Any, registry: Registry) -> Callable[..., dict[str, Any]]:
+    client = sdk_client(serving_emulator)
+
+    def make(name: str, **service: Any) -> dict[str, Any]:
+        return create_service(client, name, registry.model_path, **service)
+
+    return make
