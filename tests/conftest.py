@@ -39,7 +39,7 @@ def _train_and_register(tracking_uri: str) -> Registry:
     model = LogisticRegression(max_iter=200).fit(features, labels)
     mlflow.set_tracking_uri(tracking_uri)
     with mlflow.start_run():
-        info = mlflow.sklearn.log_model(
+        mlflow.sklearn.log_model(
             model,
             name="model",
             registered_model_name=MODEL_NAME,

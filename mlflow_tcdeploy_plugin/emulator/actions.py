@@ -354,12 +354,13 @@ def list_ml_model_service_groups(ctx: Context, params: dict[str, Any]) -> dict[s
     order_name = order.get("Name") or "CreateTime"
     if order_name not in ("CreateTime", "UpdateTime"):
         raise invalid_value("OrderField.Name", "must be CreateTime or UpdateTime.")
+    groups = ctx.store.groups(ctx.workspace_id)
     if params.get("ServiceType") not in (None, "", "ML", "MACHINE_LEARNING"):
-        rows: list[dict[str, Any]] = []
-    else:
-        rows = [group_view(ctx.store, g, ctx.region) for g in ctx.store.groups(ctx.workspace_id)]
+        groups = []
+    column = {"CreateTime": "created", "UpdateTime": "updated"}[order_name]
+    groups.sort(key=lambda g: g[column], reverse=order.get("Direction", "DESC") == "DESC")
+    rows = [group_view(ctx.store, g, ctx.region) for g in groups]
     rows = [g for g in rows if all(_GROUP_FILTERS[f["Name"]](g, f.get("Values") or []) for f in filters)]
-    rows.sort(key=lambda g: (g[order_name], g["ServiceGroupId"]), reverse=order.get("Direction", "DESC") == "DESC")
     total = len(rows)
     return {
         "PageNumber": page,

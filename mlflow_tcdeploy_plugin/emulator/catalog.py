@@ -81,7 +81,8 @@ def list_model_versions(tracking_uri: str | None, registry_uri: str | None, para
             raise not_found("model", name) from exc
         raise ApiError("InternalError", f"The model registry could not be read: {exc.message}") from exc
     versions.sort(key=lambda mv: int(mv.version), reverse=True)
-    page = versions[offset : offset + size]
+    # Search results leave aliases out: read the page's versions in full.
+    page = [client.get_model_version(name, mv.version) for mv in versions[offset : offset + size]]
     more = offset + size < len(versions)
     return {
         "Items": [_version_item(mv, catalog, schema, model) for mv in page],

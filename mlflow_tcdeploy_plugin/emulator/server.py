@@ -57,11 +57,15 @@ class _Handler(BaseHTTPRequestHandler):
         logger.debug("%s %s", self.address_string(), format % args)
 
     def _send(self, status: int, body: bytes, content_type: str = "application/json") -> None:
-        head = (
-            f"HTTP/1.1 {status} {self.responses.get(status, ('',))[0]}\r\n"
-            f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
-            f"Server: tcdeploy-emulator\r\n\r\n"
-        ).encode("latin-1")
+        lines = [
+            f"HTTP/1.1 {status} {self.responses.get(status, ('',))[0]}",
+            f"Content-Type: {content_type}",
+            f"Content-Length: {len(body)}",
+            "Server: tcdeploy-emulator",
+        ]
+        if self.close_connection:
+            lines.append("Connection: close")
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
         self.wfile.write(head + body)  # one write: headers and body leave in one segment
         self.wfile.flush()
 
@@ -109,7 +113,6 @@ class _Handler(BaseHTTPRequestHandler):
             self._log(action_name, "", {}, "(dropped connection)", request_id)
             return
         if decision.fault == "error":
-            self.close_connection = True
             self._send(502, b"<html><body>502 Bad Gateway</body></html>", "text/html")
             self._log(action_name, "", {}, "(HTTP 502)", request_id)
             return

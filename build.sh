@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Project tasks. Each makes ./.venv (with the python3 on PATH, or $PYTHON) and installs what it needs.
+#   ./build.sh test [pytest args]   install the package with its test extras, run ruff and the whole test suite
+#   ./build.sh lint                 ruff check and ruff format --check
+#   ./build.sh emulator [args]      run `tcdeploy emulator` from the venv
+set -euo pipefail
+cd "$(dirname "$0")"
+
+venv() {
+    if [ ! -x .venv/bin/python ]; then
+        "${PYTHON:-python3}" -m venv .venv
+    fi
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[test]"
+}
+
+task=${1:-}
+[ $# -gt 0 ] && shift
+case "$task" in
+    test)
+        venv
+        .venv/bin/ruff check .
+        .venv/bin/python -m pytest "$@"
+        ;;
+    lint)
+        venv
+        .venv/bin/ruff check .
+        .venv/bin/ruff format --check .
+        ;;
+    emulator)
+        venv
+        exec .venv/bin/tcdeploy emulator "$@"
+        ;;
+    *)
+        sed -n '2,6p' "$0"
+        exit 2
+        ;;
+esac
