@@ -107,14 +107,15 @@ class _Handler(BaseHTTPRequestHandler):
         decision = self.server.injector.decide(action_name)
         if decision.latency:
             time.sleep(decision.latency)
+        # Logged before answering: the client may send its next request as soon as it sees this one fail.
         if decision.fault == "drop":
+            self._log(action_name, "", {}, "(dropped connection)", request_id)
             self.close_connection = True
             self.connection.shutdown(socket.SHUT_RDWR)
-            self._log(action_name, "", {}, "(dropped connection)", request_id)
             return
         if decision.fault == "error":
-            self._send(502, b"<html><body>502 Bad Gateway</body></html>", "text/html")
             self._log(action_name, "", {}, "(HTTP 502)", request_id)
+            self._send(502, b"<html><body>502 Bad Gateway</body></html>", "text/html")
             return
         params: dict[str, Any] = {}
         service = ""
