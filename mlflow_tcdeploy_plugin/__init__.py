@@ -1,3 +1,68 @@
-"""MLflow deployments plugin for Tencent Cloud WeData model services."""
+"""MLflow deployments plugin for Tencent Cloud WeData model services (target ``tcdeploy``).
+
+MLflow loads this module through the ``mlflow.deployments`` entry point on every ``get_deploy_client``: it exposes
+``run_local``, ``target_help`` and exactly one ``BaseDeploymentClient`` subclass, and imports nothing heavy.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+from mlflow.exceptions import MlflowException
+from mlflow.protos.databricks_pb2 import NOT_IMPLEMENTED
+
+from .client import TcDeploymentClient
 
 __version__ = "2.0.0.dev0"
+__all__ = ["TcDeploymentClient", "run_local", "target_help"]
+
+
+def _progress_logging() -> None:
+    """Progress lines (waiting, retries) reach the terminal even when nothing configured logging, as MLflow's own
+    messages do."""
+    package_logger = logging.getLogger(__name__)
+    if not package_logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        package_logger.addHandler(handler)
+        package_logger.setLevel(logging.INFO)
+        package_logger.propagate = False
+
+
+_progress_logging()
+
+
+def run_local(name: str, model_uri: str, flavor: str | None = None, config: dict[str, Any] | None = None) -> None:
+    raise MlflowException(
+        "run_local is not available yet for the tcdeploy target: it will run the model's container image locally "
+        "once image builds are supported. Meanwhile `mlflow models serve -m <model URI>` serves it locally, and "
+        "`tcdeploy emulator` runs the whole WeData flow on this machine.",
+        error_code=NOT_IMPLEMENTED,
+    )
+
+
+def target_help() -> str:
+    from .options import reference_text
+
+    return f"""Target tcdeploy: deploy MLflow models to Tencent Cloud WeData model services (run on TI-ONE).
+
+Target URI: tcdeploy, or tcdeploy:/<region>?workspace_id=<id>&endpoint=<host>
+
+Settings (environment): KERNEL_WEDATA_CLOUD_SDK_SECRET_ID, KERNEL_WEDATA_CLOUD_SDK_SECRET_KEY,
+KERNEL_WEDATA_CLOUD_SDK_SECRET_TOKEN (STS), WEDATA_WORKSPACE_ID, KERNEL_WEDATA_REGION (default ap-guangzhou),
+TENCENTCLOUD_ENDPOINT (default wedata.internal.tencentcloudapi.com; only *.tencentcloudapi.com and
+*.tencentcloud.com hosts); credentials also from TENCENTCLOUD_SECRET_ID/KEY or ~/.tencentcloud/credentials.
+TCDEPLOY_EMULATOR_URL=http://127.0.0.1:<port> talks to the local emulator (`tcdeploy emulator`) instead.
+
+A deployment is a service version (its name is the ServiceId); an endpoint is a service group.
+Names: --name takes a ServiceId, or a name when it names one version only.
+
+Deployment options (-C key=value; values are coerced: "2" -> 2, "false" -> False, JSON for objects):
+{reference_text()}
+
+predict: mlflow deployments predict -t tcdeploy --name <ServiceId|group id|name> --input-path input.json
+  (input.json: a DataFrame, or {{"dataframe_split": ...}}, {{"dataframe_records": ...}}, {{"inputs": ...}},
+  {{"instances": ...}}); Python config: relative_url (default /invocations), auth_token.
+"""

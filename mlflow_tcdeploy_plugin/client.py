@@ -1,0 +1,585 @@
+"""``TcDeploymentClient``: MLflow's deployments API over WeData model services.
+
+A *deployment* is a service version (its name is the ``ServiceId``); an *endpoint* is a service group. Every
+method checks its input before the first request, so input that must never be sent never leaves the machine.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from mlflow.deployments import BaseDeploymentClient
+from mlflow.exceptions import MlflowException
+from mlflow.protos.databricks_pb2 import (
+    INVALID_PARAMETER_VALUE,
+    RESOURCE_ALREADY_EXISTS,
+    RESOURCE_DOES_NOT_EXIST,
+    RESOURCE_EXHAUSTED,
+)
+
+from . import options as opt
+from .cloud import waiters
+from .cloud.errors import CloudError
+from .naming import to_snake
+from .predict import DEFAULT_RELATIVE_URL, decode_answer, encode_inputs, validate_relative_url
+from .resolve import ResolvedModel, check_syntax, resolve
+from .settings import Settings
+
+logger = logging.getLogger(__name__)
+
+FLAVOR = "python_function"
+GROUP_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,59}$")
+POD_NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,251}[a-z0-9])?\*?$")
+LIFECYCLE_ACTIONS = ("START", "STOP", "RESUME", "SCALE")
+# Options that go along with a service_action (the others would be ignored by the service, so they are refused).
+WITH_ACTION = ("service_action", "replicas", "wait", "timeout", "poll_interval")
+ENDPOINT_CONFIG = ("description",)
+PREDICT_CONFIG = ("relative_url", "auth_token")
+
+
+def _invalid(message: str) -> MlflowException:
+    return MlflowException(message, error_code=INVALID_PARAMETER_VALUE)
+
+
+def _check_flavor(flavor: str | None) -> None:
+    if flavor not in (None, FLAVOR):
+        raise _invalid(f"Flavor {flavor!r} is not supported: WeData model services serve the {FLAVOR} flavor.")
+
+
+def _check_name(kind: str, name: Any) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise _invalid(f"The {kind} name must be a non-empty string, not {name!r}.")
+    if any(not c.isprintable() for c in name) or len(name) > 200:
+        raise _invalid(f"The {kind} name {name!a} has control characters or is too long.")
+    return name
+
+
+class TcDeploymentClient(BaseDeploymentClient):
+    """Deploy MLflow models to Tencent Cloud WeData model services.
+
+    Args:
+        target_uri: ``tcdeploy`` or ``tcdeploy:/<region>?workspace_id=<id>&endpoint=<host>``.
+        secret_id, secret_key, token, region, workspace_id, endpoint: override the environment.
+
+    Python: ``get_deploy_client("tcdeploy").create_deployment("iris", "models:/cat.sch.iris/1")``
+    CLI: ``mlflow deployments create -t tcdeploy --name iris -m models:/cat.sch.iris/1 -C replicas=2``
+    """
+
+    def __init__(
+        self,
+        target_uri: str = "tcdeploy",
+        *,
+        secret_id: str | None = None,
+        secret_key: str | None = None,
+        token: str | None = None,
+        region: str | None = None,
+        workspace_id: str | None = None,
+        endpoint: str | None = None,
+    ) -> None:
+        super().__init__(target_uri)
+        self.settings = Settings.resolve(
+            target_uri,
+            {
+                "secret_id": secret_id,
+                "secret_key": secret_key,
+                "token": token,
+                "region": region,
+                "workspace_id": workspace_id,
+                "endpoint": endpoint,
+            },
+        )
+        self._api: Any = None
+
+    def __repr__(self) -> str:
+        s = self.settings
+        return (
+            f"TcDeploymentClient(target_uri={self.target_uri!r}, region={s.region!r}, workspace_id="
+            f"{s.workspace_id!r}, endpoint={s.endpoint!r})"
+        )
+
+    @property
+    def api(self) -> Any:
+        if self._api is None:
+            from .cloud.api import CloudApi
+
+            self._api = CloudApi(self.settings)
+        return self._api
+
+    # --- lookups -------------------------------------------------------------------------------------------------
+    def _group(self, endpoint: str) -> dict[str, Any]:
+        """A service group by ID, or by name."""
+        _check_name("endpoint", endpoint)
+        try:
+            return self.api.get_group(endpoint)
+        except CloudError as exc:
+            if not exc.not_found and exc.code != "InvalidParameterValue":
+                raise
+        matches = [g for g in self.api.iter_groups() if g.get("ServiceGroupName") == endpoint]
+        if not matches:
+            raise MlflowException(
+                f"No endpoint (service group) has the ID or name {endpoint!r}; "
+                "`mlflow deployments list-endpoints -t tcdeploy` lists them.",
+                error_code=RESOURCE_DOES_NOT_EXIST,
+            )
+        if len(matches) > 1:
+            ids = ", ".join(g["ServiceGroupId"] for g in matches)
+            raise _invalid(f"Several endpoints are named {endpoint!r}: {ids}. Use the ID.")
+        return self.api.get_group(matches[0]["ServiceGroupId"])
+
+    def _service(self, name: str, endpoint: str | None = None) -> dict[str, Any]:
+        """A service version by ServiceId, or by name when that names exactly one version."""
+        _check_name("deployment", name)
+        group_id = self._group(endpoint)["ServiceGroupId"] if endpoint else None
+        try:
+            service = self.api.get_service(name)
+            if group_id is None or service.get("ServiceGroupId") == group_id:
+                return service
+        except CloudError as exc:
+            if not exc.not_found and exc.code != "InvalidParameterValue":
+                raise
+        candidates = [
+            (g, s)
+            for g in self.api.iter_groups()
+            if group_id in (None, g.get("ServiceGroupId"))
+            for s in g.get("Services") or []
+            if name in (s.get("ServiceName"), g.get("ServiceGroupName"))
+        ]
+        if not candidates:
+            where = f" in endpoint {endpoint!r}" if endpoint else ""
+            raise MlflowException(
+                f"No deployment has the ID or name {name!r}{where}; `mlflow deployments list -t tcdeploy` lists them.",
+                error_code=RESOURCE_DOES_NOT_EXIST,
+            )
+        if len(candidates) > 1:
+            listed = "; ".join(
+                f"{s['ServiceId']} (version {s.get('Version')}, {s.get('Status')})" for _, s in candidates
+            )
+            raise _invalid(f"{name!r} names {len(candidates)} deployments: {listed}. Use a ServiceId.")
+        return self.api.get_service(candidates[0][1]["ServiceId"])
+
+    def _instance_type(self, wanted: str | None, charge_type: str) -> str:
+        specs = self.api.billing_specs(charge_type)
+        if wanted is None:
+            cpu = [s for s in specs if s.get("Available") and s.get("SpecType") == "CPU"]
+            if not cpu:
+                raise MlflowException(
+                    "No CPU instance type is available; set instance_type (`list_instance_types()` lists them).",
+                    error_code=RESOURCE_EXHAUSTED,
+                )
+            chosen = cpu[0]
+            logger.info(
+                "tcdeploy: instance_type not given; using %s (%s)", chosen["SpecName"], chosen.get("SpecAlias", "")
+            )
+            return str(chosen["SpecName"])
+        found = next((s for s in specs if s.get("SpecName") == wanted), None)
+        if found is None:
+            from difflib import get_close_matches
+
+            names = [str(s.get("SpecName")) for s in specs]
+            hint = get_close_matches(wanted, names, n=1)
+            maybe = f" Did you mean {hint[0]!r}?" if hint else ""
+            raise _invalid(f"Unknown instance_type {wanted!r}.{maybe} Available: {', '.join(names)}.")
+        if not found.get("Available"):
+            regions = ", ".join(found.get("AvailableRegion") or []) or "no other region"
+            raise MlflowException(
+                f"instance_type {wanted!r} is sold out in {self.settings.region}; it is available in {regions}.",
+                error_code=RESOURCE_EXHAUSTED,
+            )
+        return wanted
+
+    # --- deployments ---------------------------------------------------------------------------------------------
+    def create_deployment(
+        self,
+        name: str,
+        model_uri: str,
+        flavor: str | None = None,
+        config: dict[str, Any] | None = None,
+        endpoint: str | None = None,
+    ) -> dict[str, Any]:
+        """Create a service group named ``name`` with one version, or a new version in group ``endpoint``.
+
+        Waits until RUNNING unless ``wait=false``. CLI: ``mlflow deployments create -t tcdeploy --name iris
+        -m models:/default.default.iris/1 -C instance_type=TI.S.MEDIUM.POST``.
+        """
+        _check_flavor(flavor)
+        options = opt.parse(config, opt.CREATE)
+        if endpoint is None and not (isinstance(name, str) and GROUP_NAME_RE.match(name)):
+            raise _invalid(
+                f"The deployment name {name!a} is not a valid service group name: use at most 60 "
+                "letters, digits, '_' or '-', starting with a letter or digit."
+            )
+        check_syntax(model_uri)
+        if opt.value(options, "model_source") == "IMAGE":
+            raise _invalid(
+                "model_source=IMAGE needs a container image, which this version cannot build yet; "
+                "deploy with model_source=MODEL."
+            )
+        action = options.get("service_action", "START")
+        if action not in ("START", "STOP"):
+            raise _invalid(f"service_action={action} is for updates; a new deployment takes START or STOP.")
+        charge_type = opt.value(options, "charge_type")
+        instance_type = self._instance_type(options.get("instance_type"), charge_type)
+        model = resolve(model_uri, self.api)
+        service_info = self._service_info(model, {**options, "instance_type": instance_type}, opt.CREATE)
+        env = service_info.pop("Env", None)
+        if env and len(env) == 1:
+            service_info["EnvVar"] = env[0]  # CreateServiceInfos takes a single EnvVar; more go in an update
+            env = None
+        group_members = {
+            "ModelSource": "MODEL",
+            "Status": opt.value(options, "status"),
+            "ServiceAction": action,
+            **opt.api_members(options, opt.CREATE, group=True),
+        }
+        if endpoint is not None:
+            group = self._group(endpoint)
+            before = {s["ServiceId"] for s in group.get("Services") or []}
+            params = {
+                "ServiceGroupId": group["ServiceGroupId"],
+                "NewVersion": True,
+                **group_members,
+                "Services": [service_info],
+            }
+            params.pop("ServiceDescription", None)
+
+            def recover() -> dict[str, Any] | None:
+                again = self.api.get_group(group["ServiceGroupId"])
+                return again if {s["ServiceId"] for s in again.get("Services") or []} - before else None
+        else:
+            before = set()
+            params = {"ServiceName": name, **group_members, "Services": [service_info]}
+
+            def recover() -> dict[str, Any] | None:
+                return next((g for g in self.api.iter_groups() if g.get("ServiceGroupName") == name), None)
+
+        try:
+            created = self.api.create_services(params, recover)
+        except CloudError as exc:
+            if exc.error_code == "RESOURCE_ALREADY_EXISTS":
+                raise MlflowException(
+                    f"An endpoint named {name!r} already exists: add a version with "
+                    f"--endpoint {name} (endpoint={name!r}) or update an existing deployment. "
+                    f"({exc.message})",
+                    error_code=RESOURCE_ALREADY_EXISTS,
+                ) from exc
+            raise
+        new = [s for s in created.get("Services") or [] if s["ServiceId"] not in before]
+        service = max(new, key=lambda s: int(s.get("Version") or 0))
+        service_id = service["ServiceId"]
+        logger.info(
+            "tcdeploy: created %s (endpoint %s, version %s)",
+            service_id,
+            created.get("ServiceGroupId"),
+            service.get("Version"),
+        )
+        if env:
+            self.api.update_service({"ServiceId": service_id, "Env": env})
+        if opt.value(options, "wait"):
+            goal = waiters.STOPPED if action == "STOP" else waiters.RUNNING
+            service = self._wait(service_id, goal, options)
+        return self._summary(service, created.get("ServiceGroupName"), model)
+
+    def _service_info(self, model: ResolvedModel | None, options: dict[str, Any], scope: str) -> dict[str, Any]:
+        info = opt.api_members(options, scope, group=False if scope == opt.CREATE else None)
+        if scope == opt.CREATE:
+            for key in ("charge_type", "scale_mode", "replicas"):
+                info.setdefault(opt.BY_KEY[key].field, opt.value(options, key))
+        if model is not None:
+            info["MlModelInfo"] = model.ml_model_info
+            if model.catalog:
+                info["CatalogName"], info["SchemaName"] = model.catalog, model.schema
+        return info
+
+    def _wait(self, service_id: str, goal: waiters.Goal, options: dict[str, Any]) -> dict[str, Any]:
+        return waiters.wait_for_service(
+            self.api,
+            service_id,
+            goal,
+            timeout=opt.value(options, "timeout"),
+            interval=opt.value(options, "poll_interval"),
+        )
+
+    @staticmethod
+    def _summary(
+        service: dict[str, Any], group_name: str | None = None, model: ResolvedModel | None = None
+    ) -> dict[str, Any]:
+        info = service.get("MlModelInfo") or {}
+        summary = {
+            "name": service["ServiceId"],
+            "flavor": FLAVOR,
+            "endpoint": service.get("ServiceGroupId"),
+            "service_group_id": service.get("ServiceGroupId"),
+            "service_group_name": group_name or service.get("ServiceName"),
+            "version": service.get("Version"),
+            "status": service.get("Status"),
+            "instance_type": service.get("InstanceType"),
+            "replicas": service.get("Replicas"),
+            "model_path": info.get("ModelPath"),
+            "model_version": info.get("Version"),
+        }
+        if model is not None:
+            summary["model_uri"] = model.model_uri
+        return summary
+
+    def update_deployment(
+        self,
+        name: str,
+        model_uri: str | None = None,
+        flavor: str | None = None,
+        config: dict[str, Any] | None = None,
+        endpoint: str | None = None,
+    ) -> dict[str, Any]:
+        """Change a deployment: send only the given options; ``service_action`` STOP, RESUME or SCALE.
+
+        CLI: ``mlflow deployments update -t tcdeploy --name <ServiceId> -C service_action=SCALE -C replicas=3``.
+        """
+        _check_flavor(flavor)
+        options = opt.parse(config, opt.UPDATE)
+        if model_uri is not None:
+            check_syntax(model_uri)
+        action = options.get("service_action")
+        if action is not None:
+            extra = sorted(set(options) - set(WITH_ACTION))
+            if extra or model_uri is not None:
+                ignored = ", ".join(extra + (["model_uri"] if model_uri is not None else []))
+                raise _invalid(
+                    f"service_action={action} makes the service ignore the other changes ({ignored}): "
+                    "send them in a separate update."
+                )
+            if action == "SCALE" and "replicas" not in options:
+                raise _invalid("service_action=SCALE needs replicas (-C replicas=N).")
+            if action != "SCALE" and "replicas" in options:
+                raise _invalid(f"replicas goes with service_action=SCALE, not {action}.")
+        elif model_uri is None and not opt.api_members(options, opt.UPDATE):
+            raise _invalid("Nothing to update: give a model URI (-m) or options (-C key=value).")
+        service = self._service(name, endpoint)
+        service_id = service["ServiceId"]
+        model = None
+        if action is not None:
+            params: dict[str, Any] = {"ServiceId": service_id, "ServiceAction": action}
+            if action == "SCALE":
+                params["Replicas"] = options["replicas"]
+        else:
+            if "instance_type" in options:
+                self._instance_type(options["instance_type"], opt.value(options, "charge_type"))
+            model = resolve(model_uri, self.api) if model_uri is not None else None
+            params = {"ServiceId": service_id, **self._service_info(model, options, opt.UPDATE)}
+        updated = self.api.update_service(params)
+        logger.info("tcdeploy: updated %s (%s)", service_id, action or ", ".join(sorted(set(params) - {"ServiceId"})))
+        status = str(updated.get("Status") or "")
+        if opt.value(options, "wait"):
+            stopping = action == "STOP" or (action is None and status in ("Stopped", "Stopping"))
+            updated = self._wait(service_id, waiters.STOPPED if stopping else waiters.RUNNING, options)
+        return self._summary(updated, model=model)
+
+    def delete_deployment(self, name: str, config: dict[str, Any] | None = None, endpoint: str | None = None) -> None:
+        """Delete a service version; deleting one that does not exist is not an error."""
+        opt.parse(config, opt.UPDATE)
+        try:
+            service = self._service(name, endpoint)
+        except MlflowException as exc:
+            if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
+                raise
+            logger.info("tcdeploy: %s does not exist; nothing to delete", name)
+            return
+        try:
+            self.api.delete_service(service["ServiceId"])
+        except CloudError as exc:
+            if not exc.not_found:
+                raise
+        logger.info("tcdeploy: deleted %s", service["ServiceId"])
+
+    def list_deployments(self, endpoint: str | None = None) -> list[dict[str, Any]]:
+        """One item per service version (``name`` is the ServiceId), optionally of one endpoint only."""
+        groups = [self._group(endpoint)] if endpoint else list(self.api.iter_groups())
+        return [self._summary(s, g.get("ServiceGroupName")) for g in groups for s in g.get("Services") or []]
+
+    def get_deployment(self, name: str, endpoint: str | None = None) -> dict[str, Any]:
+        service = self._service(name, endpoint)
+        return {"name": service["ServiceId"], "flavor": FLAVOR, **to_snake(service)}
+
+    # --- predict -------------------------------------------------------------------------------------------------
+    def predict(
+        self,
+        deployment_name: str | None = None,
+        inputs: Any = None,
+        endpoint: str | None = None,
+        config: dict[str, Any] | None = None,
+    ) -> Any:
+        """Score ``inputs`` (DataFrame, dict, list, ndarray or an MLflow scoring payload) on a deployment.
+
+        ``deployment_name`` (or ``endpoint``) is a group ID, a ServiceId or a name. The relative URL is
+        ``config["relative_url"]``, an ``endpoint`` starting with ``/``, or ``/invocations``.
+        """
+        config = dict(config or {})
+        unknown = sorted(set(config) - set(PREDICT_CONFIG))
+        if unknown:
+            raise _invalid(f"Unknown predict option(s) {', '.join(unknown)}; known: {', '.join(PREDICT_CONFIG)}.")
+        url = config.get("relative_url")
+        if endpoint is not None and endpoint.startswith("/"):
+            if url is not None and url != endpoint:
+                raise _invalid("Give the relative URL once: as endpoint or as config['relative_url'].")
+            url, endpoint = endpoint, None
+        url = validate_relative_url(url if url is not None else DEFAULT_RELATIVE_URL)
+        target = deployment_name or endpoint
+        if not target:
+            raise _invalid("predict() needs a deployment name or an endpoint.")
+        body = encode_inputs(inputs)
+        token = config.get("auth_token")
+        if token is not None and not isinstance(token, str):
+            raise _invalid("auth_token must be a string.")
+        group_id = self._group_id_for(target, endpoint if deployment_name else None)
+        return decode_answer(target, self.api.call_test(group_id, url, body, token))
+
+    def _group_id_for(self, target: str, endpoint: str | None) -> str:
+        _check_name("deployment", target)
+        if endpoint is None:
+            try:
+                return str(self.api.get_group(target)["ServiceGroupId"])
+            except CloudError as exc:
+                if not exc.not_found and exc.code != "InvalidParameterValue":
+                    raise
+            groups = [g for g in self.api.iter_groups() if g.get("ServiceGroupName") == target]
+            if len(groups) == 1:
+                return str(groups[0]["ServiceGroupId"])
+        return str(self._service(target, endpoint)["ServiceGroupId"])
+
+    # --- endpoints (service groups) ------------------------------------------------------------------------------
+    def create_endpoint(self, name: str, config: dict[str, Any] | None = None) -> dict[str, Any]:
+        raise _invalid(
+            "WeData creates an endpoint (service group) with its first deployment: run "
+            f"create_deployment({name!r}, model_uri) (CLI: mlflow deployments create -t tcdeploy "
+            f"--name {name} -m <model URI>), then add versions with endpoint={name!r}."
+        )
+
+    def list_endpoints(self) -> list[dict[str, Any]]:
+        return [self._endpoint_summary(g) for g in self.api.iter_groups()]
+
+    def get_endpoint(self, endpoint: str) -> dict[str, Any]:
+        group = self._group(endpoint)
+        return {"name": group["ServiceGroupId"], **to_snake(group)}
+
+    def update_endpoint(self, endpoint: str, config: dict[str, Any] | None = None) -> dict[str, Any]:
+        config = dict(config or {})
+        unknown = sorted(set(config) - set(ENDPOINT_CONFIG))
+        if unknown or "description" not in config:
+            raise _invalid(
+                f"update_endpoint takes one option, description (-C description=…); got {', '.join(unknown) or 'none'}."
+            )
+        description = config["description"]
+        if not isinstance(description, str):
+            raise _invalid("description must be a string.")
+        group = self._group(endpoint)
+        self.api.update_group(group["ServiceGroupId"], description)
+        return self._endpoint_summary(self.api.get_group(group["ServiceGroupId"]))
+
+    def delete_endpoint(self, endpoint: str) -> None:
+        """Delete a service group and all its versions; a missing one is not an error."""
+        try:
+            group = self._group(endpoint)
+            self.api.delete_group(group["ServiceGroupId"])
+        except MlflowException as exc:
+            if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
+                raise
+            logger.info("tcdeploy: endpoint %s does not exist; nothing to delete", endpoint)
+
+    @staticmethod
+    def _endpoint_summary(group: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "name": group["ServiceGroupId"],
+            "service_group_name": group.get("ServiceGroupName"),
+            "description": group.get("Description"),
+            "status": group.get("Status"),
+            "service_count": group.get("ServiceCount"),
+            "running_service_count": group.get("RunningServiceCount"),
+            "latest_version": group.get("LatestVersion"),
+            "deployments": [s["ServiceId"] for s in group.get("Services") or []],
+        }
+
+    # --- instance types and pods ---------------------------------------------------------------------------------
+    def list_instance_types(self, spec_type: str | None = None) -> list[dict[str, Any]]:
+        """The instance specs on offer; ``spec_type`` ``CPU`` or ``GPU`` filters them."""
+        if spec_type is not None and str(spec_type).upper() not in ("CPU", "GPU"):
+            raise _invalid(f"spec_type must be CPU or GPU, not {spec_type!r}.")
+        specs = self.api.billing_specs()
+        if spec_type is not None:
+            specs = [s for s in specs if s.get("SpecType") == str(spec_type).upper()]
+        return to_snake(specs)
+
+    def _pod(self, deployment_name: str, pod_name: str, wildcard: bool = False) -> str:
+        if (
+            not isinstance(pod_name, str)
+            or not POD_NAME_RE.match(pod_name)
+            or (pod_name.endswith("*") and not wildcard)
+        ):
+            raise _invalid(f"{pod_name!a} is not a pod name (get_deployment(...)['pod_infos'] lists them).")
+        return str(self._service(deployment_name)["ServiceId"])
+
+    def debug_pod_shell(self, deployment_name: str, pod_name: str) -> dict[str, Any]:
+        """A short-lived web-shell URL for one pod: ``{"url": …}``."""
+        service_id = self._pod(deployment_name, pod_name)
+        return to_snake(self.api.pod_url(service_id, pod_name))
+
+    def restart_pod(self, deployment_name: str, pod_name: str) -> dict[str, Any]:
+        """Rebuild one pod: ``{"ti_one_rebuild_service_request_id": …}``."""
+        service_id = self._pod(deployment_name, pod_name)
+        return to_snake(self.api.rebuild_pod(service_id, pod_name))
+
+    def _log_query(
+        self,
+        deployment_name: str,
+        pod_name: str | None,
+        start_time: str | None,
+        end_time: str | None,
+        keyword: str | None,
+        order: str,
+    ) -> dict[str, Any]:
+        if order not in ("ASC", "DESC"):
+            raise _invalid(f"order must be ASC or DESC, not {order!r}.")
+        service_id = (
+            self._pod(deployment_name, pod_name, wildcard=True)
+            if pod_name
+            else str(self._service(deployment_name)["ServiceId"])
+        )
+        query: dict[str, Any] = {"ServiceId": service_id, "Order": order}
+        for key, val in (("PodName", pod_name), ("StartTime", start_time), ("EndTime", end_time), ("Key", keyword)):
+            if val:
+                query[key] = val
+        return query
+
+    def get_pod_logs(
+        self,
+        deployment_name: str,
+        pod_name: str | None = None,
+        limit: int = 100,
+        context: str | None = None,
+        start_time: str | None = None,
+        end_time: str | None = None,
+        keyword: str | None = None,
+        order: str = "DESC",
+    ) -> dict[str, Any]:
+        """One page of logs: ``{"content": [{"id", "message", "pod_name", "timestamp"}], "context": cursor}``."""
+        if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 1000:
+            raise _invalid(f"limit must be from 1 to 1000, not {limit!r}.")
+        query = self._log_query(deployment_name, pod_name, start_time, end_time, keyword, order)
+        query["Limit"] = limit
+        if context:
+            query["Context"] = context
+        return to_snake(self.api.logs_page(query))
+
+    def iter_pod_logs(
+        self,
+        deployment_name: str,
+        pod_name: str | None = None,
+        start_time: str | None = None,
+        end_time: str | None = None,
+        keyword: str | None = None,
+        order: str = "ASC",
+    ) -> Iterator[dict[str, Any]]:
+        """Every log line, across all pages."""
+        query = self._log_query(deployment_name, pod_name, start_time, end_time, keyword, order)
+        for entry in self.api.iter_logs({**query, "Limit": 1000}):
+            yield to_snake(entry)

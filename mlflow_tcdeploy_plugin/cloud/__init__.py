@@ -1,0 +1,1 @@
+"""The cloud side of the client: one method per API action, error mapping, retries, waiting."""

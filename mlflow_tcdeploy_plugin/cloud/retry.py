@@ -1,0 +1,42 @@
+"""When to retry a call and how long to wait: capped exponential backoff with full jitter."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from enum import Enum
+
+from .errors import CloudError
+
+
+class Safety(Enum):
+    """How an action may be re-sent after a failure whose outcome is unknown (a network error or a 5xx)."""
+
+    READ = "read"
+    """Reads and idempotent writes: always safe to re-send."""
+    CREATE = "create"
+    """Re-sent only after checking by name that the first attempt did not create anything."""
+    ONCE = "once"
+    """Not idempotent (a pod restart): re-sent only when the API refused it (throttling)."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 5
+    base_delay: float = 0.5
+    max_delay: float = 20.0
+
+    def delay(self, attempt: int, rand: float) -> float:
+        """Seconds before attempt ``attempt + 1`` (``attempt`` counts from 1); ``rand`` in [0, 1)."""
+        return rand * min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
+
+    def should_retry(self, error: CloudError, attempt: int, safety: Safety) -> bool:
+        if attempt >= self.max_attempts:
+            return False
+        if error.throttled:
+            return True  # refused before any work was done: safe for every action
+        return error.network and safety is Safety.READ
+
+
+def jitter() -> float:
+    return random.random()

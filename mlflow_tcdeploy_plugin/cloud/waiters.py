@@ -1,0 +1,86 @@
+"""Wait for a service to reach a status: a table of outcomes and one poll loop, with a progress line."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from mlflow.exceptions import MlflowException
+from mlflow.protos.databricks_pb2 import DEADLINE_EXCEEDED, INVALID_STATE
+
+from .api import CloudApi
+
+logger = logging.getLogger(__name__)
+
+LOG_LINES_ON_FAILURE = 20
+
+
+@dataclass(frozen=True)
+class Goal:
+    """What a wait is for: the statuses that end it well, and those that end it badly."""
+
+    name: str
+    success: frozenset[str]
+    failure: frozenset[str]
+
+
+_FAILED = frozenset({"CREATE_FAILED", "TIMEOUT_EXCEPTION", "FAILED", "RELEASE_FAILED", "UPDATE_FAILED"})
+RUNNING = Goal("running", frozenset({"RUNNING", "Normal"}), _FAILED)
+STOPPED = Goal("stopped", frozenset({"Stopped", "STOPPED"}), _FAILED)
+
+
+def _reason(service: dict[str, Any]) -> str:
+    workload = service.get("WorkloadStatus") or {}
+    return str(workload.get("Reason") or "")
+
+
+def wait_for_service(
+    api: CloudApi,
+    service_id: str,
+    goal: Goal,
+    timeout: float,
+    interval: float = 2.0,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> dict[str, Any]:
+    """Poll GetMLModelService until ``goal`` is met; raise with the reason and the last log lines if it fails."""
+    started = clock()
+    last_status = None
+    while True:
+        service = api.get_service(service_id)
+        status = str(service.get("Status") or "")
+        elapsed = clock() - started
+        if status != last_status:
+            ready = (service.get("WorkloadStatus") or {}).get("ReadyReplicas")
+            detail = f", {ready}/{service.get('Replicas')} replicas ready" if ready is not None else ""
+            logger.info("tcdeploy: %s is %s after %.0fs%s", service_id, status or "(no status)", elapsed, detail)
+            last_status = status
+        if status in goal.success:
+            return service
+        if status in goal.failure or (status.upper().endswith("FAILED")):
+            raise MlflowException(_failure_message(api, service_id, status, _reason(service)), error_code=INVALID_STATE)
+        if elapsed >= timeout:
+            raise MlflowException(
+                f"{service_id} did not become {goal.name} within {timeout:g}s (status {status}). It may still get "
+                f"there: check with `mlflow deployments get -t tcdeploy --name {service_id}`, or raise the "
+                "'timeout' option (or pass wait=false to return at once).",
+                error_code=DEADLINE_EXCEEDED,
+            )
+        sleep(min(interval, max(timeout - elapsed, 0.05)))
+
+
+def _failure_message(api: CloudApi, service_id: str, status: str, reason: str) -> str:
+    lines = []
+    try:
+        page = api.logs_page({"ServiceId": service_id, "Limit": LOG_LINES_ON_FAILURE, "Order": "DESC"})
+        lines = [f"  {e.get('PodName', '')}: {e.get('Message', '')}" for e in reversed(page.get("Content") or [])]
+    except MlflowException as exc:
+        lines = [f"  (the logs could not be read: {exc.message})"]
+    text = f"{service_id} failed with status {status}"
+    text += f": {reason}" if reason else "."
+    if lines:
+        text += "\nLast log lines:\n" + "\n".join(lines)
+    return text

@@ -1,0 +1,21 @@
+"""PascalCase API objects → snake_case dicts, recursively (lists included)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+_BOUNDARY_RE = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+
+
+def snake(name: str) -> str:
+    """``ServiceGroupId`` → ``service_group_id``; ``TiOneServiceId`` → ``ti_one_service_id``."""
+    return _BOUNDARY_RE.sub("_", name).lower()
+
+
+def to_snake(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {snake(str(k)): to_snake(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [to_snake(v) for v in value]
+    return value

@@ -1,0 +1,194 @@
+"""Where the client talks to and as whom: credentials, region, workspace, endpoint, and the emulator opt-in.
+
+Precedence: constructor arguments, then the target URI (``tcdeploy:/<region>?workspace_id=…&endpoint=…``), then
+environment variables, then the SDK's credential chain (``TENCENTCLOUD_SECRET_ID``/``_KEY``, the credentials
+profile file), then defaults. Nothing below the client reads ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from difflib import get_close_matches
+from urllib.parse import parse_qsl, urlsplit
+
+from mlflow.exceptions import MlflowException
+from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE, UNAUTHENTICATED
+
+logger = logging.getLogger(__name__)
+
+ENV_SECRET_ID = "KERNEL_WEDATA_CLOUD_SDK_SECRET_ID"
+ENV_SECRET_KEY = "KERNEL_WEDATA_CLOUD_SDK_SECRET_KEY"
+ENV_TOKEN = "KERNEL_WEDATA_CLOUD_SDK_SECRET_TOKEN"
+ENV_WORKSPACE = "WEDATA_WORKSPACE_ID"
+ENV_REGION = "KERNEL_WEDATA_REGION"
+ENV_ENDPOINT = "TENCENTCLOUD_ENDPOINT"
+ENV_EMULATOR = "TCDEPLOY_EMULATOR_URL"
+ENV_UINS = ("KERNEL_LOGIN_UIN", "QCLOUD_UIN")
+
+DEFAULT_REGION = "ap-guangzhou"
+DEFAULT_ENDPOINT = "wedata.internal.tencentcloudapi.com"
+ALLOWED_DOMAINS = ("tencentcloudapi.com", "tencentcloud.com")
+TARGET_QUERY_KEYS = ("workspace_id", "endpoint", "region")
+
+_LABEL_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+_REGION_RE = re.compile(r"^[a-z]{2,}(?:-[a-z0-9]+)+$")
+
+
+def _invalid(message: str) -> MlflowException:
+    return MlflowException(message, error_code=INVALID_PARAMETER_VALUE)
+
+
+def validate_endpoint(endpoint: str) -> str:
+    """Accept only a bare ``host[:port]`` under a Tencent Cloud API domain; return it in lower case."""
+    shown = ascii(endpoint)
+    if not isinstance(endpoint, str) or not endpoint:
+        raise _invalid(f"The API endpoint {shown} is empty: set {ENV_ENDPOINT} to a host such as {DEFAULT_ENDPOINT}.")
+    if not endpoint.isascii() or any(c.isspace() or not c.isprintable() for c in endpoint):
+        raise _invalid(f"The API endpoint {shown} contains whitespace, control or non-ASCII characters.")
+    if any(c in endpoint for c in "/\\@?#%[]"):
+        raise _invalid(
+            f"The API endpoint {shown} must be a bare host name (optionally with :port), without a scheme, path, "
+            f"user info or query, for example {DEFAULT_ENDPOINT}."
+        )
+    host, sep, port = endpoint.lower().partition(":")
+    if sep and not (port.isdigit() and 0 < int(port) < 65536):
+        raise _invalid(f"The API endpoint {shown} has an invalid port.")
+    labels = host.split(".")
+    if host.endswith(".") or not all(_LABEL_RE.match(label) for label in labels):
+        raise _invalid(f"The API endpoint {shown} is not a valid host name.")
+    if not any(host.endswith("." + domain) for domain in ALLOWED_DOMAINS):
+        raise _invalid(
+            f"The API endpoint {shown} is not under {' or '.join('.' + d for d in ALLOWED_DOMAINS)}: only Tencent "
+            f"Cloud API hosts are allowed. For the local emulator set {ENV_EMULATOR} instead."
+        )
+    return endpoint.lower()
+
+
+def validate_emulator_url(url: str) -> str:
+    """Accept ``http://<loopback>:<port>`` only; return the ``host:port`` endpoint."""
+    parts = urlsplit(url.strip())
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    host = (parts.hostname or "").lower()
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if (
+        parts.scheme != "http"
+        or not loopback
+        or port is None
+        or parts.username is not None
+        or parts.path not in ("", "/")
+        or parts.query
+        or parts.fragment
+    ):
+        raise _invalid(
+            f"{ENV_EMULATOR}={url!r} is not a local emulator address: use http://127.0.0.1:<port> (loopback "
+            "addresses only), as printed by `tcdeploy emulator`."
+        )
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def parse_target_uri(target_uri: str) -> dict[str, str]:
+    """``tcdeploy``, ``tcdeploy:/<region>`` and ``?workspace_id=…&endpoint=…&region=…``."""
+    if target_uri == "tcdeploy":
+        return {}
+    parts = urlsplit(target_uri)
+    if parts.scheme != "tcdeploy" or parts.netloc:
+        raise _invalid(f"The target {target_uri!r} is not a tcdeploy target: use tcdeploy or tcdeploy:/<region>.")
+    found: dict[str, str] = {}
+    region = parts.path.strip("/")
+    if region:
+        found["region"] = region
+    for key, value in parse_qsl(parts.query, keep_blank_values=True):
+        if key not in TARGET_QUERY_KEYS:
+            hint = get_close_matches(key, TARGET_QUERY_KEYS, n=1)
+            maybe = f" Did you mean {hint[0]!r}?" if hint else ""
+            raise _invalid(
+                f"Unknown key {key!r} in the target {target_uri!r}.{maybe} Known keys: {', '.join(TARGET_QUERY_KEYS)}."
+            )
+        found[key] = value
+    return found
+
+
+@dataclass(frozen=True)
+class Settings:
+    secret_id: str
+    secret_key: str = field(repr=False)
+    token: str | None = field(repr=False)
+    region: str
+    workspace_id: str
+    endpoint: str
+    protocol: str
+    """``https`` for the cloud, ``http`` for the local emulator."""
+    uin: str | None = None
+
+    @property
+    def emulated(self) -> bool:
+        return self.protocol == "http"
+
+    @classmethod
+    def resolve(
+        cls,
+        target_uri: str = "tcdeploy",
+        overrides: Mapping[str, str | None] | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> Settings:
+        env = os.environ if environ is None else environ
+        given = {k: v for k, v in (overrides or {}).items() if v is not None}
+        target = parse_target_uri(target_uri)
+
+        def pick(key: str, variable: str, default: str | None = None) -> str | None:
+            return given.get(key) or target.get(key) or env.get(variable) or default
+
+        secret_id, secret_key = (
+            given.get("secret_id") or env.get(ENV_SECRET_ID),
+            given.get("secret_key") or env.get(ENV_SECRET_KEY),
+        )
+        token = given.get("token") or env.get(ENV_TOKEN) or None
+        if not (secret_id and secret_key):
+            secret_id, secret_key, token = _credential_chain(env) or (secret_id, secret_key, token)
+        if not secret_id or not secret_key:
+            missing = ENV_SECRET_ID if not secret_id else ENV_SECRET_KEY
+            raise MlflowException(
+                f"No Tencent Cloud credentials: set {ENV_SECRET_ID} and {ENV_SECRET_KEY} ({missing} is missing), or "
+                "TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY, or a ~/.tencentcloud/credentials profile.",
+                error_code=UNAUTHENTICATED,
+            )
+        workspace_id = pick("workspace_id", ENV_WORKSPACE)
+        if not workspace_id:
+            raise _invalid(
+                f"No WeData workspace: set {ENV_WORKSPACE}, or add ?workspace_id=<id> to the target URI "
+                "(tcdeploy:/<region>?workspace_id=<id>)."
+            )
+        region = pick("region", ENV_REGION, DEFAULT_REGION) or DEFAULT_REGION
+        if not _REGION_RE.match(region):
+            raise _invalid(f"The region {region!r} is not a Tencent Cloud region name such as {DEFAULT_REGION}.")
+        emulator_url = env.get(ENV_EMULATOR)
+        explicit_endpoint = given.get("endpoint") or target.get("endpoint")
+        if emulator_url and not explicit_endpoint:
+            endpoint, protocol = validate_emulator_url(emulator_url), "http"
+            logger.info("tcdeploy: using the local emulator at %s (%s is set)", endpoint, ENV_EMULATOR)
+        else:
+            endpoint = validate_endpoint(explicit_endpoint or env.get(ENV_ENDPOINT) or DEFAULT_ENDPOINT)
+            protocol = "https"
+        uin = next((env[v] for v in ENV_UINS if env.get(v)), None)
+        return cls(secret_id, secret_key, token, region, workspace_id, endpoint, protocol, uin)
+
+
+def _credential_chain(env: Mapping[str, str]) -> tuple[str, str, str | None] | None:
+    """The SDK's standard sources, without the ones that call a metadata server."""
+    from tencentcloud.common.credential import ProfileCredential
+
+    if env.get("TENCENTCLOUD_SECRET_ID") and env.get("TENCENTCLOUD_SECRET_KEY"):
+        return env["TENCENTCLOUD_SECRET_ID"], env["TENCENTCLOUD_SECRET_KEY"], env.get("TENCENTCLOUD_SESSION_TOKEN")
+    cred = ProfileCredential().get_credential()
+    return (cred.secret_id, cred.secret_key, None) if cred is not None else None
