@@ -32,7 +32,8 @@ logger = logging.getLogger(__name__)
 
 FLAVOR = "python_function"
 GROUP_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,59}$")
-POD_NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,251}[a-z0-9])?\*?$")
+POD_NAME_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,251}[a-z0-9])?$")
+POD_PATTERN_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,251}\*$")
 LIFECYCLE_ACTIONS = ("START", "STOP", "RESUME", "SCALE")
 # Options that go along with a service_action (the others would be ignored by the service, so they are refused).
 WITH_ACTION = ("service_action", "replicas", "wait", "timeout", "poll_interval")
@@ -510,11 +511,10 @@ class TcDeploymentClient(BaseDeploymentClient):
         return to_snake(specs)
 
     def _pod(self, deployment_name: str, pod_name: str, wildcard: bool = False) -> str:
-        if (
-            not isinstance(pod_name, str)
-            or not POD_NAME_RE.match(pod_name)
-            or (pod_name.endswith("*") and not wildcard)
-        ):
+        valid = isinstance(pod_name, str) and (
+            POD_NAME_RE.match(pod_name) or (wildcard and POD_PATTERN_RE.match(pod_name))
+        )
+        if not valid:
             raise _invalid(f"{pod_name!a} is not a pod name (get_deployment(...)['pod_infos'] lists them).")
         return str(self._service(deployment_name)["ServiceId"])
 

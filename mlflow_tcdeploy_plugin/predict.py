@@ -107,8 +107,10 @@ def encode_inputs(inputs: Any) -> str:
             raise MlflowException(
                 f"predict() got a string that is not JSON: {exc}.", error_code=INVALID_PARAMETER_VALUE
             ) from exc
-    if isinstance(inputs, dict) and any(k in inputs for k in SCORING_KEYS):
-        return json.dumps(inputs, default=_plain)
+    if isinstance(inputs, dict):
+        # MLflow's dump_input_data mishandles dicts (it iterates keys as pairs): wrap them here.
+        payload = inputs if any(k in inputs for k in SCORING_KEYS) else {"inputs": inputs}
+        return json.dumps(payload, default=_plain)
     return dump_input_data(inputs)
 
 

@@ -150,7 +150,7 @@ def _from_registry(uri: str, name: str, version: str | None, alias: str | None) 
     except MlflowException as exc:
         if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
             raise
-        known = ", ".join(sorted((v.version for v in _versions(client, name)), key=int)) or "(none)"
+        known = ", ".join(sorted((str(v.version) for v in _versions(client, name)), key=int)) or "(none)"
         raise _missing(
             f"{uri} was not found in the MLflow registry ({exc.message}). Versions of {name!r}: {known}."
         ) from exc

@@ -22,11 +22,14 @@ class FaultRule:
     """Share of requests answered with HTTP 502 (the SDK raises ``ServerNetworkError``)."""
     drop_rate: float = 0.0
     """Share of requests whose connection is closed without an answer (``ClientNetworkError``)."""
+    lose_rate: float = 0.0
+    """Share of requests carried out whose answer is then lost (the connection closes): the case where a
+    client must not blindly re-send a create."""
     times: int | None = None
     """Apply to this many more matching requests only (None: no limit)."""
 
     def __post_init__(self) -> None:
-        for name in ("throttle_rate", "error_rate", "drop_rate"):
+        for name in ("throttle_rate", "error_rate", "drop_rate", "lose_rate"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be between 0 and 1, not {value}")
@@ -57,7 +60,7 @@ class Faults:
 class Decision:
     latency: float = 0.0
     fault: str | None = None
-    """None, ``"drop"``, ``"error"`` or ``"throttle"``."""
+    """None, ``"drop"``, ``"error"``, ``"throttle"`` or ``"lose"``."""
 
 
 class FaultInjector:
@@ -82,7 +85,12 @@ class FaultInjector:
                     return Decision()
                 rule.times -= 1
             fault = None
-            for name, rate in (("drop", rule.drop_rate), ("error", rule.error_rate), ("throttle", rule.throttle_rate)):
+            for name, rate in (
+                ("drop", rule.drop_rate),
+                ("error", rule.error_rate),
+                ("throttle", rule.throttle_rate),
+                ("lose", rule.lose_rate),
+            ):
                 if rate and self._random.random() < rate:
                     fault = name
                     break

@@ -131,6 +131,10 @@ class _Handler(BaseHTTPRequestHandler):
             response = {"Error": {"Code": "InternalError", "Message": "An internal error occurred in the emulator."}}
             code = "InternalError"
         self._log(action_name, service, params, code, request_id)
+        if decision.fault == "lose":
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
         response["RequestId"] = request_id
         self._send_json({"Response": response})
 

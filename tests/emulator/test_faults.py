@@ -77,3 +77,15 @@ def test_bad_fault_settings_are_refused(emulator: Any) -> None:
     with pytest.raises(urllib.error.HTTPError):
         emulator.set_faults({"explode": True})
     assert data(sdk_client(emulator), *SPECS)["SpecInfos"]
+
+
+def test_a_lost_answer_means_the_work_was_done(emulator: Any, wedata: Any) -> None:
+    emulator.set_faults({"actions": {"CreateMLModelServices": {"lose_rate": 1.0, "times": 1}}})
+    params = {
+        "ServiceName": "lost",
+        "ServiceAction": "STOP",
+        "Services": [{"InstanceType": "TI.S.MEDIUM.POST", "MlModelInfo": {"ModelPath": "models:/m-0123456789/1"}}],
+    }
+    assert _outcome(wedata, "CreateMLModelServices", params) == "ClientNetworkError"
+    rows = data(wedata, "ListMLModelServiceGroups", {})["Rows"]
+    assert [r["ServiceGroupName"] for r in rows] == ["lost"]
