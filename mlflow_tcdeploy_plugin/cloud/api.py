@@ -19,8 +19,29 @@ from .retry import RetryPolicy, Safety, jitter
 logger = logging.getLogger(__name__)
 
 WEDATA = ("wedata", "2025-10-10")
+SDK_LOGGER = "tencentcloud_sdk_common"
 MAX_MESSAGE = 500
 GROUP_PAGE_SIZE = 100
+
+
+class _RedactSecrets(logging.Filter):
+    """The SDK logs whole requests at DEBUG, X-TC-Token header included: mask every secret we hold."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        masked = text
+        for secret in self.secrets:
+            masked = masked.replace(secret, "******")
+        if masked != text:
+            record.msg, record.args = masked, ()
+        return True
+
+
+_REDACT = _RedactSecrets()
 
 
 class CloudApi:
@@ -42,6 +63,8 @@ class CloudApi:
 
         http = HttpProfile(endpoint=settings.endpoint, protocol=settings.protocol, reqTimeout=timeout)
         profile = ClientProfile(httpProfile=http, language="en-US")
+        _REDACT.secrets.update(s for s in (settings.secret_key, settings.token) if s)
+        logging.getLogger(SDK_LOGGER).addFilter(_REDACT)
         cred = credential.Credential(settings.secret_id, settings.secret_key, settings.token)
         self._client = CommonClient(*WEDATA, cred, settings.region, profile)
         self.workspace_id = settings.workspace_id
