@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Project tasks. Each makes ./.venv (with the python3 on PATH, or $PYTHON) and installs what it needs.
 #   ./build.sh test [pytest args]   install the package with its test extras, run ruff and the whole test suite
+#   ./build.sh demo                 the whole flow on the embedded emulator: train, register, deploy, predict,
+#                                   logs, scale, delete (with the `mlflow deployments` CLI)
 #   ./build.sh lint                 ruff check and ruff format --check
 #   ./build.sh emulator [args]      run `tcdeploy emulator` from the venv
 set -euo pipefail
@@ -22,6 +24,10 @@ case "$task" in
         .venv/bin/ruff check .
         .venv/bin/python -m pytest "$@"
         ;;
+    demo)
+        venv
+        PATH="$PWD/.venv/bin:$PATH" demo/run.sh
+        ;;
     lint)
         venv
         .venv/bin/ruff check .
@@ -32,7 +38,7 @@ case "$task" in
         exec .venv/bin/tcdeploy emulator "$@"
         ;;
     *)
-        sed -n '2,6p' "$0"
+        sed -n '2,8p' "$0"
         exit 2
         ;;
 esac

@@ -1,4 +1,5 @@
-"""The ``tcdeploy`` command: ``tcdeploy emulator`` runs the local cloud emulator in the foreground."""
+"""The ``tcdeploy`` command: ``emulator`` runs the local cloud emulator in the foreground; ``options`` prints the
+deployment option reference."""
 
 from __future__ import annotations
 
@@ -113,11 +114,24 @@ def _run_emulator(args: argparse.Namespace) -> int:
     return 0
 
 
+def _options_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("options", help="print the deployment option reference (Markdown)")
+    p.set_defaults(func=_print_options)
+
+
+def _print_options(args: argparse.Namespace) -> int:
+    from .options import reference_markdown
+
+    print(reference_markdown())
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="tcdeploy", description="Tencent Cloud deployment tools for MLflow.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log more")
     sub = parser.add_subparsers(dest="command", required=True)
     _emulator_parser(sub)
+    _options_parser(sub)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,

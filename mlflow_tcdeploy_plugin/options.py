@@ -1,7 +1,7 @@
 """The one table of deployment options (``config`` / ``-C key=value``).
 
 It drives coercion of CLI strings, validation, request building, ``target_help()`` and the README's reference
-(``python -m mlflow_tcdeploy_plugin.options`` prints that reference).
+(``tcdeploy options`` prints that reference).
 """
 
 from __future__ import annotations
@@ -275,7 +275,3 @@ def reference_text() -> str:
         default = "" if o.default is None else f" (default {json.dumps(o.default)})"
         lines.append(f"  {o.key} <{kind}>{default}\n      {o.doc}")
     return "\n".join(lines)
-
-
-if __name__ == "__main__":
-    print(reference_markdown())

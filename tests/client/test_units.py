@@ -122,7 +122,7 @@ def test_every_option_is_documented_in_the_readme_and_help() -> None:
     import mlflow_tcdeploy_plugin
 
     readme = (Path(__file__).parents[2] / "README.md").read_text()
-    assert opt.reference_markdown() in readme, "regenerate with: python -m mlflow_tcdeploy_plugin.options"
+    assert opt.reference_markdown() in readme, "regenerate with: tcdeploy options"
     help_text = mlflow_tcdeploy_plugin.target_help()
     assert all(f"  {o.key} <" in help_text for o in opt.OPTIONS)
 
