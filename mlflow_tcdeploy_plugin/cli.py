@@ -1,5 +1,5 @@
-"""The ``tcdeploy`` command: ``emulator`` runs the local cloud emulator in the foreground; ``options`` prints the
-deployment option reference."""
+"""The ``tcdeploy`` command: ``emulator`` runs the local cloud emulator in the foreground; ``scan`` runs the
+dependency gate on a model; ``options`` prints the deployment option reference."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import sys
 import threading
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 logger = logging.getLogger("tcdeploy")
 
@@ -114,6 +115,92 @@ def _run_emulator(args: argparse.Namespace) -> int:
     return 0
 
 
+def _scan_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "scan",
+        help="run the dependency gate (Trivy) on a model, as a deployment would",
+        description="Scan a model's Python requirements with Trivy and apply the gate's policy. "
+        "Exit code 0: passed; 1: refused by the policy; 2: the gate could not decide.",
+    )
+    p.add_argument("model_uri", help="models:/Catalog.Schema.Model/1, models:/name/1, models:/name@alias, runs:/…")
+    p.add_argument("--fail-on", default="CRITICAL", help="least severity that fails (default: CRITICAL)")
+    p.add_argument("--format", choices=("table", "json"), default="table")
+    p.add_argument("--ignore", action="append", default=[], metavar="ID[:reason]", help="advisory to accept")
+    p.add_argument("--ignore-unfixed", action="store_true", help="findings without a fix do not fail")
+    p.add_argument(
+        "--mode",
+        choices=("required", "auto"),
+        default="required",
+        help="required (default): no verdict is an error; auto: no verdict is a warning",
+    )
+    p.add_argument("--trivy-cache-dir", help="Trivy's cache (DB) directory (default: $TCDEPLOY_TRIVY_CACHE_DIR)")
+    p.add_argument("--offline", action="store_true", default=None, help="never download Trivy's DB")
+    p.add_argument("--timeout", default="300", help="seconds Trivy may run (default: 300)")
+    p.add_argument("--report-dir", help="where the full JSON report is written")
+    p.set_defaults(func=_run_scan)
+
+
+class _CatalogLister:
+    """Builds the cloud client only when a catalog URI needs ListModelVersions."""
+
+    def iter_model_versions(self, catalog: str, schema: str, model: str) -> Any:
+        from .client import TcDeploymentClient
+
+        return TcDeploymentClient().api.iter_model_versions(catalog, schema, model)
+
+
+def _run_scan(args: argparse.Namespace) -> int:
+    from mlflow.exceptions import MlflowException
+
+    from . import options as opt
+    from .resolve import resolve
+    from .scan import gate
+    from .scan.config import gate_config
+    from .scan.report import Finding, table
+
+    config = {
+        "scan": args.mode,
+        "scan_fail_on": args.fail_on,
+        "scan_ignore_unfixed": args.ignore_unfixed,
+        "scan_ignore": args.ignore or None,
+        "scan_timeout": args.timeout,
+        "scan_cache_dir": args.trivy_cache_dir,
+        "scan_offline": args.offline,
+        "scan_report_dir": args.report_dir,
+    }
+    try:
+        options = opt.parse({k: v for k, v in config.items() if v is not None}, opt.CREATE)
+        model = resolve(args.model_uri, _CatalogLister())
+        summary, code = (
+            gate.check(model.ml_model_info["ModelPath"], args.model_uri, gate_config(options, os.environ)),
+            0,
+        )
+    except gate.GateFailed as exc:
+        summary, code = exc.summary, 1
+    except MlflowException as exc:
+        print(f"tcdeploy scan: {exc.message}", file=sys.stderr)
+        return 2
+    if summary["status"] == "error":
+        print(f"tcdeploy scan: {summary['reason']}", file=sys.stderr)
+        return 2
+    findings = json.loads(Path(summary["report_path"]).read_text())["findings"]
+    if args.format == "json":
+        print(json.dumps({**summary, "findings": findings}, indent=2))
+    else:
+        counts = ", ".join(f"{n} {s}" for s, n in summary["counts"].items() if n) or "no findings"
+        print(
+            f"{args.model_uri}: {summary['status'].upper()} ({counts}; fail on {summary['policy']['fail_on']}; "
+            f"trivy {summary['trivy_version']}, DB {summary['db_updated_at'] or 'unknown'})"
+        )
+        print(table([Finding(**f) for f in findings]))
+        for item in summary["not_scanned"]:
+            print(f"not scanned: {item}")
+        for ident, reason in summary["ignored"].items():
+            print(f"ignored: {ident} ({reason})")
+        print(f"report: {summary['report_path']}")
+    return code
+
+
 def _options_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("options", help="print the deployment option reference (Markdown)")
     p.set_defaults(func=_print_options)
@@ -132,6 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     _emulator_parser(sub)
     _options_parser(sub)
+    _scan_parser(sub)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,

@@ -7,6 +7,7 @@ method checks its input before the first request, so input that must never be se
 from __future__ import annotations
 
 import logging
+import os
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -26,6 +27,7 @@ from .cloud.errors import CloudError
 from .naming import to_snake
 from .predict import DEFAULT_RELATIVE_URL, decode_answer, encode_inputs, validate_relative_url
 from .resolve import ResolvedModel, check_syntax, resolve
+from .scan.config import gate_config
 from .settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -224,6 +226,7 @@ class TcDeploymentClient(BaseDeploymentClient):
         charge_type = opt.value(options, "charge_type")
         instance_type = self._instance_type(options.get("instance_type"), charge_type)
         model = resolve(model_uri, self.api)
+        scan = self._gate(model, options)
         service_info = self._service_info(model, {**options, "instance_type": instance_type}, opt.CREATE)
         env = service_info.pop("Env", None)
         if env and len(env) == 1:
@@ -281,7 +284,45 @@ class TcDeploymentClient(BaseDeploymentClient):
         if opt.value(options, "wait"):
             goal = waiters.STOPPED if action == "STOP" else waiters.RUNNING
             service = self._wait(service_id, goal, options)
-        return self._summary(service, created.get("ServiceGroupName"), model)
+        return {**self._summary(service, created.get("ServiceGroupName"), model), "scan": scan}
+
+    def _gate(self, model: ResolvedModel, options: dict[str, Any]) -> dict[str, Any]:
+        """Run the dependency gate before anything is written; tag the registry version with the outcome."""
+        from .scan import gate
+
+        config = gate_config(options, os.environ)
+        info = model.ml_model_info
+        if model.registry_name:
+            label, tagged = (
+                f"{model.registry_name}/{model.registry_version}",
+                (model.registry_name, model.registry_version),
+            )
+        elif model.catalog:
+            name = f"{model.catalog}.{model.schema}.{info['Name']}"
+            label, tagged = f"{name}/{info['Version']}", (name, info["Version"])
+        else:
+            label, tagged = model.model_uri, None
+        try:
+            summary = gate.check(info["ModelPath"], label, config)
+        except gate.GateFailed as exc:
+            self._tag(tagged, gate.registry_tags(exc.summary))
+            raise
+        if summary["status"] in ("passed", "error"):
+            self._tag(tagged, gate.registry_tags(summary))
+        return summary
+
+    @staticmethod
+    def _tag(version: tuple[str, str] | None, tags: dict[str, str]) -> None:
+        if version is None:
+            return
+        from mlflow import MlflowClient
+
+        try:
+            client = MlflowClient()
+            for key, val in tags.items():
+                client.set_model_version_tag(version[0], version[1], key, val)
+        except MlflowException as exc:
+            logger.info("tcdeploy: the scan outcome could not be tagged on %s/%s: %s", *version, exc.message)
 
     def _service_info(self, model: ResolvedModel | None, options: dict[str, Any], scope: str) -> dict[str, Any]:
         info = opt.api_members(options, scope, group=False if scope == opt.CREATE else None)
@@ -358,7 +399,7 @@ class TcDeploymentClient(BaseDeploymentClient):
             raise _invalid("Nothing to update: give a model URI (-m) or options (-C key=value).")
         service = self._service(name, endpoint)
         service_id = service["ServiceId"]
-        model = None
+        model, scan = None, None
         if action is not None:
             params: dict[str, Any] = {"ServiceId": service_id, "ServiceAction": action}
             if action == "SCALE":
@@ -367,6 +408,7 @@ class TcDeploymentClient(BaseDeploymentClient):
             if "instance_type" in options:
                 self._instance_type(options["instance_type"], opt.value(options, "charge_type"))
             model = resolve(model_uri, self.api) if model_uri is not None else None
+            scan = self._gate(model, options) if model is not None else None
             params = {"ServiceId": service_id, **self._service_info(model, options, opt.UPDATE)}
         updated = self.api.update_service(params)
         logger.info("tcdeploy: updated %s (%s)", service_id, action or ", ".join(sorted(set(params) - {"ServiceId"})))
@@ -374,7 +416,8 @@ class TcDeploymentClient(BaseDeploymentClient):
         if opt.value(options, "wait"):
             stopping = action == "STOP" or (action is None and status in ("Stopped", "Stopping"))
             updated = self._wait(service_id, waiters.STOPPED if stopping else waiters.RUNNING, options)
-        return self._summary(updated, model=model)
+        summary = self._summary(updated, model=model)
+        return {**summary, "scan": scan} if scan is not None else summary
 
     def delete_deployment(self, name: str, config: dict[str, Any] | None = None, endpoint: str | None = None) -> None:
         """Delete a service version; deleting one that does not exist is not an error."""

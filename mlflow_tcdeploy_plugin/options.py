@@ -15,6 +15,8 @@ from typing import Any
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
 
+from .scan.policy import parse_ignore
+
 CREATE, UPDATE = "create", "update"
 
 TRUE = ("true", "1", "yes", "on")
@@ -35,7 +37,7 @@ def _env_pairs(value: Any) -> list[dict[str, str]]:
 class Option:
     key: str
     type: str
-    """``str``, ``int``, ``float``, ``bool``, ``object`` or ``list`` (JSON text from the CLI)."""
+    """``str``, ``int``, ``float``, ``bool``, ``object`` (JSON text from the CLI) or ``advisories``."""
     doc: str
     default: Any = None
     field: str | None = None
@@ -160,6 +162,45 @@ OPTIONS: tuple[Option, ...] = (
     Option("catalog_path", "str", "Inference table: catalog (DataLakeCatalog).", field="CatalogPath", group=True),
     Option("schema_path", "str", "Inference table: schema (database).", field="SchemaPath", group=True),
     Option("payload_path", "str", "Inference table: table prefix (<prefix>_payload).", field="PayloadPath", group=True),
+    Option(
+        "scan",
+        "str",
+        "Dependency gate: auto (scan when Trivy is installed, warn loudly when not), required "
+        "(no verdict blocks the deployment) or off.",
+        "auto",
+        choices=("auto", "required", "off"),
+    ),
+    Option(
+        "scan_fail_on",
+        "str",
+        "Least severity of a finding that blocks the deployment; NONE: report only.",
+        "CRITICAL",
+        choices=("UNKNOWN", "LOW", "MEDIUM", "HIGH", "CRITICAL", "NONE"),
+    ),
+    Option("scan_ignore_unfixed", "bool", "Findings without a fixed version do not block.", False),
+    Option(
+        "scan_ignore",
+        "advisories",
+        "Advisory IDs that do not block: CVE-1,CVE-2, a JSON list, or "
+        '{"CVE-1": "reason"}; a .trivyignore in the model adds to them.',
+    ),
+    Option("scan_timeout", "float", "Seconds Trivy may run.", 300.0, bounds=(1, 3600)),
+    Option(
+        "scan_cache_dir",
+        "str",
+        "Trivy's cache (vulnerability DB) directory. Default: $TCDEPLOY_TRIVY_CACHE_DIR or Trivy's own.",
+    ),
+    Option(
+        "scan_offline",
+        "bool",
+        "Never download Trivy's DB (--skip-db-update --offline-scan). Default: $TCDEPLOY_TRIVY_OFFLINE.",
+        False,
+    ),
+    Option(
+        "scan_report_dir",
+        "str",
+        "Where full JSON reports are written. Default: $TCDEPLOY_SCAN_REPORT_DIR or ~/.cache/mlflow-tcdeploy/reports.",
+    ),
     Option("wait", "bool", "Wait until the service is RUNNING (or Stopped), with progress lines.", True),
     Option("timeout", "float", "Seconds to wait before giving up (the service keeps going).", 900.0, bounds=(1, 86400)),
     Option("poll_interval", "float", "Seconds between two status checks while waiting.", 2.0, bounds=(0.05, 300)),
@@ -169,7 +210,7 @@ BY_KEY = {o.key: o for o in OPTIONS}
 
 def _coerce(option: Option, value: Any) -> Any:
     key, kind = option.key, option.type
-    if kind in ("object", "list") and isinstance(value, str):
+    if kind == "object" and isinstance(value, str):
         try:
             value = json.loads(value)
         except ValueError as exc:
@@ -200,11 +241,19 @@ def _coerce(option: Option, value: Any) -> Any:
             raise _invalid(f"Option {key!r} must be a non-empty string, not {value!r}.")
         value = value.strip()
         if option.choices:
-            upper = value.upper()
-            if upper not in option.choices:
+            chosen = next((c for c in option.choices if c.upper() == value.upper()), None)
+            if chosen is None:
                 raise _invalid(f"Option {key!r} must be one of {', '.join(option.choices)}, not {value!r}.")
-            return upper
+            return chosen
         return value
+    if kind == "advisories":
+        if isinstance(value, str):
+            text = value.strip()
+            value = json.loads(text) if text[:1] in "[{" and _is_json(text) else [v for v in text.split(",") if v]
+        try:
+            return parse_ignore(value)
+        except ValueError as exc:
+            raise _invalid(f"Option {key!r}: {exc}.") from exc
     if kind == "object":
         if not isinstance(value, dict):
             raise _invalid(f"Option {key!r} must be a JSON object, not {value!r}.")
@@ -212,9 +261,15 @@ def _coerce(option: Option, value: Any) -> Any:
         if missing:
             raise _invalid(f"Option {key!r} needs the keys {', '.join(missing)}.")
         return value
-    if not isinstance(value, list):
-        raise _invalid(f"Option {key!r} must be a JSON list, not {value!r}.")
-    return value
+    raise _invalid(f"Option {key!r} has an unknown type {kind!r}.")
+
+
+def _is_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
 
 
 def parse(config: Mapping[str, Any] | None, scope: str, extra: tuple[str, ...] = ()) -> dict[str, Any]:

@@ -26,7 +26,8 @@ class Registry:
     expected: list[int]
 
 
-def _train_and_register(tracking_uri: str) -> Registry:
+def register_model(tracking_uri: str, name: str, requirements: list[str] | None = None) -> Registry:
+    """Train a tiny classifier, log it with ``requirements`` (default: its real ones) and register it as ``name``."""
     import mlflow
     import numpy as np
     import sklearn
@@ -42,13 +43,14 @@ def _train_and_register(tracking_uri: str) -> Registry:
         mlflow.sklearn.log_model(
             model,
             name="model",
-            registered_model_name=MODEL_NAME,
-            pip_requirements=[f"scikit-learn=={sklearn.__version__}", f"mlflow-skinny=={mlflow.__version__}"],
+            registered_model_name=name,
+            pip_requirements=requirements
+            or [f"scikit-learn=={sklearn.__version__}", f"mlflow-skinny=={mlflow.__version__}"],
         )
     probe = [[0.1, -0.2], [4.2, 3.9], [-0.3, 4.1]]
-    version = mlflow.MlflowClient().get_model_version(MODEL_NAME, "1")
+    version = max(mlflow.MlflowClient().search_model_versions(f"name = '{name}'"), key=lambda v: int(v.version))
     assert version.source.startswith("models:/"), version.source
-    return Registry(tracking_uri, MODEL_NAME, version.source, probe, [int(v) for v in model.predict(probe)])
+    return Registry(tracking_uri, name, version.source, probe, [int(v) for v in model.predict(probe)])
 
 
 @pytest.fixture(scope="session")
@@ -56,7 +58,7 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Registry:
     root = tmp_path_factory.mktemp("mlflow")
     uri = f"sqlite:///{root / 'mlflow.db'}"
     os.environ["MLFLOW_TRACKING_URI"] = uri
-    return _train_and_register(uri)
+    return register_model(uri, MODEL_NAME)
 
 
 def start_emulator(data_dir: Path, tracking_uri: str | None = None, **overrides: Any) -> Any:
@@ -151,3 +153,56 @@ def make_service(serving_emulator: Any, registry: Registry) -> Callable[..., dic
         return create_service(client, name, registry.model_path, **service)
 
     return make
+
+
+@pytest.fixture(scope="session")
+def trivy_bin() -> str:
+    """The real trivy: $TCDEPLOY_TRIVY_BIN, the venv's (./build.sh test installs it), or PATH. Never skipped in CI."""
+    import shutil
+    import sys
+
+    venv_trivy = Path(sys.executable).parent / "trivy"
+    found = os.environ.get("TCDEPLOY_TRIVY_BIN") or (str(venv_trivy) if venv_trivy.exists() else None)
+    found = found or shutil.which("trivy")
+    if not found:
+        if os.environ.get("CI") == "true":
+            pytest.fail("trivy is not installed; under CI the Trivy tests must run (tools/install-trivy.sh)")
+        pytest.skip("trivy is not installed (tools/install-trivy.sh installs it)")
+    return found
+
+
+@pytest.fixture(scope="session")
+def trivy_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small real Trivy DB built offline from tests/fixtures/advisories.json."""
+    from tests.fixtures.trivy_db import build
+
+    return build(tmp_path_factory.mktemp("trivy-cache"))
+
+
+@dataclass
+class GateEnv:
+    runs_file: Path
+    report_dir: Path
+    env: dict[str, str]
+
+    def trivy_runs(self) -> list[str]:
+        return self.runs_file.read_text().splitlines() if self.runs_file.exists() else []
+
+
+@pytest.fixture
+def gate_env(trivy_bin: str, trivy_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> GateEnv:
+    """The gate's environment: the real trivy behind a wrapper that counts its runs, the offline DB, fresh caches."""
+    runs = tmp_path / "trivy-runs.txt"
+    wrapper = tmp_path / "trivy"
+    wrapper.write_text(f'#!/bin/sh\necho "$*" >> "{runs}"\nexec "{trivy_bin}" "$@"\n')
+    wrapper.chmod(0o755)
+    env = {
+        "TCDEPLOY_TRIVY_BIN": str(wrapper),
+        "TCDEPLOY_TRIVY_CACHE_DIR": str(trivy_db),
+        "TCDEPLOY_TRIVY_OFFLINE": "true",
+        "TCDEPLOY_SCAN_CACHE_DIR": str(tmp_path / "scan-cache"),
+        "TCDEPLOY_SCAN_REPORT_DIR": str(tmp_path / "reports"),
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return GateEnv(runs, tmp_path / "reports", env)

@@ -1,0 +1,42 @@
+"""The gate's configuration from deployment options, with environment defaults for what a machine decides."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from .. import options as opt
+
+ENV_TRIVY_BIN = "TCDEPLOY_TRIVY_BIN"
+ENV_TRIVY_CACHE = "TCDEPLOY_TRIVY_CACHE_DIR"
+ENV_TRIVY_OFFLINE = "TCDEPLOY_TRIVY_OFFLINE"
+ENV_SCAN_CACHE = "TCDEPLOY_SCAN_CACHE_DIR"
+ENV_REPORT_DIR = "TCDEPLOY_SCAN_REPORT_DIR"
+
+
+def gate_config(options: Mapping[str, Any], env: Mapping[str, str]) -> Any:
+    from .gate import GateConfig
+    from .policy import Policy
+    from .trivy import TrivyConfig
+
+    cache = Path(env.get(ENV_SCAN_CACHE) or Path.home() / ".cache" / "mlflow-tcdeploy")
+    offline = options.get("scan_offline")
+    if offline is None:
+        offline = (env.get(ENV_TRIVY_OFFLINE) or "").strip().lower() in opt.TRUE
+    return GateConfig(
+        policy=Policy(
+            mode=opt.value(options, "scan"),
+            fail_on=opt.value(options, "scan_fail_on"),
+            ignore_unfixed=opt.value(options, "scan_ignore_unfixed"),
+            ignore=dict(options.get("scan_ignore") or {}),
+        ),
+        trivy=TrivyConfig(
+            binary=env.get(ENV_TRIVY_BIN) or None,
+            cache_dir=options.get("scan_cache_dir") or env.get(ENV_TRIVY_CACHE) or None,
+            offline=bool(offline),
+            timeout=opt.value(options, "scan_timeout"),
+        ),
+        cache_dir=cache,
+        report_dir=Path(options.get("scan_report_dir") or env.get(ENV_REPORT_DIR) or cache / "reports"),
+    )

@@ -1,0 +1,166 @@
+"""The dependency gate: requirements → Trivy (or its cached report) → policy → pass, or a refusal with a table.
+
+Fail closed: an error anywhere in the gate is never a pass. Under ``scan=required`` it blocks; under ``auto`` it
+is a loud warning and the summary says ``error``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from mlflow.exceptions import MlflowException
+from mlflow.protos.databricks_pb2 import INTERNAL_ERROR, INVALID_PARAMETER_VALUE
+
+from . import trivy
+from .cache import ScanCache, scan_key
+from .policy import Policy, Verdict, evaluate, parse_trivyignore
+from .report import ReportError, ScanReport, parse, table
+from .requirements import Dependencies, from_files, read_model_files
+
+logger = logging.getLogger(__name__)
+
+EMPTY_REPORT = json.dumps({"SchemaVersion": 2, "Results": []})
+
+
+class GateFailed(MlflowException):
+    """The policy refused the model."""
+
+    def __init__(self, message: str, summary: dict[str, Any]) -> None:
+        super().__init__(message, error_code=INVALID_PARAMETER_VALUE)
+        self.summary = summary
+
+
+class GateUnavailable(MlflowException):
+    """The gate could not reach a verdict and the policy requires one."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, error_code=INTERNAL_ERROR)
+
+
+@dataclass(frozen=True)
+class GateConfig:
+    policy: Policy
+    trivy: trivy.TrivyConfig
+    cache_dir: Path
+    report_dir: Path
+
+
+def check(
+    model_path: str,
+    label: str,
+    config: GateConfig,
+    read_files: Callable[[str], dict[str, str]] = read_model_files,
+) -> dict[str, Any]:
+    """Run the gate for the model at ``model_path``; return its summary or raise ``GateFailed``/``GateUnavailable``."""
+    policy = config.policy
+    if policy.mode == "off":
+        return {"status": "off", "policy": policy.describe()}
+    try:
+        deps = from_files(read_files(model_path))
+        policy = replace(policy, ignore={**parse_trivyignore(deps.ignore_file), **policy.ignore})
+        report, key, cached = _report(deps, config)
+    except (trivy.GateError, ReportError, OSError, MlflowException) as exc:
+        reason = getattr(exc, "message", None) or str(exc)
+        if policy.mode == "required":
+            raise GateUnavailable(
+                f"The dependency gate could not scan {label} and scan=required blocks the deployment: {reason}"
+            ) from exc
+        logger.warning(
+            "tcdeploy: WARNING: the dependency gate could not scan %s, so it is deployed UNSCANNED "
+            "(scan=auto): %s. Set scan=required to block instead.",
+            label,
+            reason,
+        )
+        return {"status": "error", "reason": reason, "policy": policy.describe()}
+    verdict = evaluate(policy, report)
+    path = _write_report(config.report_dir, label, key, report, verdict, policy)
+    summary = {
+        "status": "passed" if verdict.passed else "failed",
+        "policy": policy.describe(),
+        "counts": report.counts(),
+        "blocking": [f.id for f in verdict.blocking],
+        "ignored": {f.id: reason for f, reason in verdict.ignored},
+        "not_scanned": [f"{n.requirement} ({n.reason})" for n in report.not_scanned],
+        "trivy_version": report.trivy_version,
+        "db_updated_at": report.db_updated_at,
+        "report_path": str(path),
+        "report_sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+        "cached": cached,
+    }
+    for item in summary["not_scanned"]:
+        logger.warning("tcdeploy: not scanned: %s", item)
+    if not verdict.passed:
+        raise GateFailed(
+            f"The dependency gate refused {label}: {len(verdict.blocking)} finding(s) at or above "
+            f"{policy.fail_on}.\n{table(verdict.blocking)}\nUpgrade the packages to the fixed versions, or "
+            f"accept the risk with scan_ignore / scan_fail_on. Full report: {path}",
+            summary,
+        )
+    logger.info(
+        "tcdeploy: dependency gate passed for %s (%s)%s",
+        label,
+        ", ".join(f"{n} {s}" for s, n in summary["counts"].items() if n) or "no findings",
+        " [cached report]" if cached else "",
+    )
+    return summary
+
+
+def _report(deps: Dependencies, config: GateConfig) -> tuple[ScanReport, str, bool]:
+    binary = trivy.find_binary(config.trivy)
+    cache = ScanCache(config.cache_dir)
+    version = cache.trivy_version(trivy.binary_identity(binary), lambda: trivy.version(config.trivy, binary))
+    db_date = trivy.db_updated_at(config.trivy)
+    requirements = deps.requirements_txt()
+    key = scan_key(requirements, version, db_date)
+    raw = cache.report(key)
+    cached = raw is not None
+    if raw is None:
+        if requirements:
+            with tempfile.TemporaryDirectory() as tmp:
+                (Path(tmp) / "requirements.txt").write_text(requirements)
+                raw = trivy.scan(config.trivy, binary, Path(tmp))
+        else:
+            raw = EMPTY_REPORT  # nothing pinned: nothing Trivy could match; the not-scanned list says why
+        findings = parse(raw)  # only a readable report is cached
+        cache.store(key, raw)
+    else:
+        findings = parse(raw)
+    report = ScanReport(findings, deps.not_scanned, version, db_date, deps.source, requirements, json.loads(raw))
+    return report, key, cached
+
+
+def _write_report(root: Path, label: str, key: str, report: ScanReport, verdict: Verdict, policy: Policy) -> Path:
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", label).strip("_")[:80] or "model"
+    path = root / f"{safe}-{key[:12]}.json"
+    root.mkdir(parents=True, exist_ok=True)
+    document = {
+        "model": label,
+        "scanned_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "policy": policy.describe(),
+        "passed": verdict.passed,
+        "blocking": [f.id for f in verdict.blocking],
+        "ignored": {f.id: reason for f, reason in verdict.ignored},
+        **report.to_json(),
+    }
+    path.write_text(json.dumps(document, indent=2))
+    return path
+
+
+def registry_tags(summary: dict[str, Any]) -> dict[str, str]:
+    """The outcome as model-version tags."""
+    return {
+        "tcdeploy.scan.status": summary["status"],
+        "tcdeploy.scan.counts": json.dumps(summary.get("counts", {})),
+        "tcdeploy.scan.trivy_version": summary.get("trivy_version", ""),
+        "tcdeploy.scan.db_updated_at": summary.get("db_updated_at", ""),
+        "tcdeploy.scan.report_sha256": summary.get("report_sha256", ""),
+    }

@@ -1,0 +1,152 @@
+"""Pure parts of the gate: requirements extraction, the report model, the policy."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from mlflow_tcdeploy_plugin.scan.policy import Policy, evaluate, parse_ignore, parse_trivyignore
+from mlflow_tcdeploy_plugin.scan.report import ReportError, ScanReport, parse, table
+from mlflow_tcdeploy_plugin.scan.requirements import Pinned, from_files
+
+TRIVY_JSON = json.dumps(
+    {
+        "SchemaVersion": 2,
+        "Results": [
+            {
+                "Target": "requirements.txt",
+                "Vulnerabilities": [
+                    {
+                        "VulnerabilityID": "CVE-2019-10906",
+                        "PkgName": "Jinja2",
+                        "InstalledVersion": "2.10",
+                        "FixedVersion": "2.10.1",
+                        "Status": "fixed",
+                        "Severity": "HIGH",
+                        "Title": "sandbox escape",
+                        "PrimaryURL": "https://avd/cve-2019-10906",
+                    },
+                    {
+                        "VulnerabilityID": "CVE-2020-14343",
+                        "PkgName": "pyyaml",
+                        "InstalledVersion": "5.3",
+                        "FixedVersion": "5.4",
+                        "Status": "fixed",
+                        "Severity": "CRITICAL",
+                        "Title": "code execution",
+                    },
+                    {
+                        "VulnerabilityID": "GHSA-xxxx-low",
+                        "PkgName": "foo",
+                        "InstalledVersion": "1",
+                        "Severity": "LOW",
+                        "Status": "affected",
+                        "Title": "minor",
+                        "References": ["https://ref/1"],
+                    },
+                ],
+            }
+        ],
+    }
+)
+
+
+def test_requirements_txt_with_includes_options_and_unscannables() -> None:
+    files = {
+        "requirements.txt": "--index-url https://pypi.example/simple\nmlflow-skinny==3.17.2\nScikit_Learn==1.9.1 ; "
+        'python_version >= "3.10"  # comment\n-r extra.txt\n-c missing.txt\nnumpy>=1.26\n'
+        "./wheels/private-1.0-py3-none-any.whl\ngit+https://example/x.git\npkg @ https://x/p.whl\n",
+        "extra.txt": "PyYAML==5.3\n",
+        ".trivyignore": "CVE-1  # not reachable\n",
+    }
+    deps = from_files(files)
+    assert deps.source == "requirements.txt"
+    assert set(deps.pinned) == {
+        Pinned("mlflow-skinny", "3.17.2"),
+        Pinned("scikit-learn", "1.9.1"),
+        Pinned("pyyaml", "5.3"),
+    }
+    reasons = {n.requirement: n.reason for n in deps.not_scanned}
+    assert reasons["-c missing.txt"] == "missing.txt is not a file of the model"
+    assert reasons["numpy>=1.26"].startswith("no pinned version")
+    assert reasons["./wheels/private-1.0-py3-none-any.whl"] == "a local file or directory"
+    assert reasons["git+https://example/x.git"] == "installed from a URL"
+    assert reasons["pkg @ https://x/p.whl"] == "installed from a URL"
+    assert deps.requirements_txt() == "mlflow-skinny==3.17.2\npyyaml==5.3\nscikit-learn==1.9.1\n"
+    assert deps.ignore_file.startswith("CVE-1")
+
+
+def test_conda_yaml_pip_section_and_conda_packages() -> None:
+    deps = from_files(
+        {
+            "conda.yaml": "channels: [conda-forge]\ndependencies:\n- python=3.11\n- pip<=24\n- numpy=1.26\n"
+            "- pip:\n  - requests==2.19.0\n  - -r requirements-extra.txt\n"
+        }
+    )
+    assert deps.source == "conda.yaml" and deps.pinned == [Pinned("requests", "2.19.0")]
+    conda = [n.requirement for n in deps.not_scanned if "conda package" in n.reason]
+    assert conda == ["python=3.11", "numpy=1.26"]
+    assert any("requirements-extra.txt" in n.requirement for n in deps.not_scanned)
+
+
+def test_python_env_yaml_and_nothing_at_all() -> None:
+    deps = from_files(
+        {
+            "python_env.yaml": "python: 3.11\nbuild_dependencies: [pip]\ndependencies:\n"
+            "- -r requirements.txt\n- jinja2==2.10\n"
+        }
+    )
+    assert deps.source == "python_env.yaml" and deps.pinned == [Pinned("jinja2", "2.10")]
+    assert [n.requirement for n in deps.not_scanned] == ["-r requirements.txt"]
+    empty = from_files({})
+    assert empty.pinned == [] and "no requirements.txt" in empty.not_scanned[0].reason
+
+
+def test_same_requirements_give_the_same_digest() -> None:
+    a = from_files({"requirements.txt": "B==1\na==2\n"})
+    b = from_files({"requirements.txt": "# x\nA==2\nb==1\nb==1\n"})
+    assert a.digest() == b.digest()
+    assert a.digest() != from_files({"requirements.txt": "a==3\nb==1\n"}).digest()
+
+
+def test_report_parsing_counts_and_table() -> None:
+    findings = parse(TRIVY_JSON)
+    assert [f.id for f in findings] == ["CVE-2020-14343", "CVE-2019-10906", "GHSA-xxxx-low"]
+    report = ScanReport(findings, [], "0.59.1", "2026-11-01", "requirements.txt")
+    assert report.counts() == {"CRITICAL": 1, "HIGH": 1, "MEDIUM": 0, "LOW": 1, "UNKNOWN": 0}
+    text = table(findings)
+    assert "CVE-2020-14343" in text and "5.3 -> 5.4" in text and "1 -> (no fix)" in text
+    assert findings[2].url == "https://ref/1"
+    for bad in ("not json", "[]", '{"x": 1}'):
+        with pytest.raises(ReportError):
+            parse(bad)
+
+
+@pytest.mark.parametrize(
+    ("policy", "blocking"),
+    [
+        (Policy(), ["CVE-2020-14343"]),
+        (Policy(fail_on="HIGH"), ["CVE-2020-14343", "CVE-2019-10906"]),
+        (Policy(fail_on="LOW"), ["CVE-2020-14343", "CVE-2019-10906", "GHSA-xxxx-low"]),
+        (Policy(fail_on="LOW", ignore_unfixed=True), ["CVE-2020-14343", "CVE-2019-10906"]),
+        (Policy(ignore={"CVE-2020-14343": "r"}), []),
+        (Policy(fail_on="NONE"), []),
+    ],
+)
+def test_policy(policy: Policy, blocking: list[str]) -> None:
+    report = ScanReport(parse(TRIVY_JSON), [], "v", "d", "requirements.txt")
+    verdict = evaluate(policy, report)
+    assert [f.id for f in verdict.blocking] == blocking
+    assert verdict.passed is (not blocking)
+
+
+def test_ignore_lists() -> None:
+    assert parse_trivyignore("# header\nCVE-1 # why\nGHSA-a-b-c\n\nexp:2025-01-01\n") == {
+        "CVE-1": "why",
+        "GHSA-a-b-c": "listed in the model's .trivyignore",
+    }
+    assert parse_ignore(["CVE-1", "CVE-2: fixed upstream"])["CVE-2"] == "fixed upstream"
+    assert parse_ignore({"CVE-3": "ok"}) == {"CVE-3": "ok"}
+    with pytest.raises(ValueError):
+        parse_ignore(["not an id!"])
