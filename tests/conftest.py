@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -13,6 +14,41 @@ import pytest
 
 SECRET_ID = "AKIDemulatortests0000000000000000"
 SECRET_KEY = "emulator-tests-secret-key-00000000"
+STS_TOKEN = "sts-session-token-value-123"
+SECRETS = (SECRET_KEY, STS_TOKEN)
+
+
+class _SecretGuard(logging.Handler):
+    """Watches every log record of the whole run for the test secrets."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.leaks: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            text = record.getMessage()
+        except Exception:  # a record that cannot format has no text to leak
+            return
+        if any(secret in text for secret in SECRETS):
+            self.leaks.append(f"{record.name}: {text[:200]}")
+
+
+_GUARD = _SecretGuard()
+_GUARDED = ("", "mlflow_tcdeploy_plugin", "tencentcloud_sdk_common")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for name in _GUARDED:
+        logging.getLogger(name).addHandler(_GUARD)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _GUARD.leaks:
+        print("\nSECRET LEAKED INTO LOGS:\n" + "\n".join(_GUARD.leaks[:10]))
+        session.exitstatus = 1
+
+
 MODEL_NAME = "default.default.iris_classifier"
 
 

@@ -208,9 +208,11 @@ class CloudApi:
     def list_events(self, service_id: str, limit: int = 100) -> dict[str, Any]:
         return self.call("ListModelServiceEvents", {"Service": "INFER", "ServiceId": service_id, "Limit": limit})
 
-    def iter_model_versions(self, catalog: str, schema: str, model: str) -> Iterator[dict[str, Any]]:
+    def iter_model_versions(
+        self, catalog: str, schema: str, model: str, page_size: int = 1000
+    ) -> Iterator[dict[str, Any]]:
         """Every version of a TCLake model, following NextPageToken to the end."""
-        params = {"CatalogName": catalog, "SchemaName": schema, "ModelName": model, "MaxResults": "1000"}
+        params = {"CatalogName": catalog, "SchemaName": schema, "ModelName": model, "MaxResults": str(page_size)}
         while True:
             data = self.call("ListModelVersions", params)
             yield from data.get("Items") or []

@@ -12,6 +12,7 @@ from mlflow.exceptions import MlflowException
 from mlflow_tcdeploy_plugin import TcDeploymentClient
 from tests.client.conftest import Cloud
 from tests.client.test_units import ENV
+from tests.conftest import STS_TOKEN
 
 MODEL = "models:/default.default.iris_classifier/1"
 
@@ -117,7 +118,7 @@ def test_missing_credentials_and_bad_endpoint(cloud: Cloud, monkeypatch: pytest.
 def test_no_secret_in_logs_errors_or_reprs(
     cloud: Cloud, deployed: dict[str, Any], caplog: pytest.LogCaptureFixture
 ) -> None:
-    token = "sts-session-token-value-123"
+    token = STS_TOKEN
     secret_key = cloud.env["KERNEL_WEDATA_CLOUD_SDK_SECRET_KEY"]
     records: list[logging.LogRecord] = []
 

@@ -318,3 +318,27 @@ def test_restart_pod_is_not_retried_after_a_network_error(
     assert result["ti_one_rebuild_service_request_id"]
     raw = wait_status(sdk_client(cloud.emulator), deployed["name"], {"RUNNING"})
     assert raw["PodInfos"][0]["ContainerInfos"][0]["RestartCount"] == 1
+
+
+def test_every_pagination_style_is_followed(idle_cloud: Cloud) -> None:
+    from mlflow import MlflowClient
+
+    client = TcDeploymentClient()
+    names = [f"paged-{i}" for i in range(5)]
+    for name in names:
+        client.create_deployment(name, f"models:/{idle_cloud.registry.model_name}/1", config={"wait": "false"})
+    api = client.api
+    idle_cloud.emulator.clear_request_log()
+    assert [g["ServiceGroupName"] for g in api.iter_groups(page_size=2)] == list(reversed(names))
+    pages = [r["params"]["PageNumber"] for r in idle_cloud.requests() if r["action"] == "ListMLModelServiceGroups"]
+    assert pages == [1, 2, 3]
+    assert sorted(e["service_group_name"] for e in client.list_endpoints()) == names
+
+    registry_client = MlflowClient()
+    registry_client.create_registered_model("default.default.many_versions")
+    for _ in range(3):
+        registry_client.create_model_version("default.default.many_versions", idle_cloud.registry.model_path)
+    idle_cloud.emulator.clear_request_log()
+    versions = [v["Version"] for v in api.iter_model_versions("default", "default", "many_versions", page_size=1)]
+    assert versions == ["3", "2", "1"]
+    assert [r["action"] for r in idle_cloud.requests()] == ["ListModelVersions"] * 3
