@@ -6,6 +6,7 @@ WeData handlers return what goes under ``Response.Data``; TI-ONE handlers return
 from __future__ import annotations
 
 import base64
+import functools
 import http.client
 import json
 import re
@@ -122,8 +123,15 @@ class Context:
 
 
 def action(name: str) -> Callable[[Handler], Handler]:
+    """Register a handler; every WeData request naming another workspace is refused before it runs."""
+
     def register(fn: Handler) -> Handler:
-        HANDLERS[name] = fn
+        @functools.wraps(fn)
+        def checked(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+            ctx.check_workspace(params)
+            return fn(ctx, params)
+
+        HANDLERS[name] = checked
         return fn
 
     return register
@@ -179,7 +187,6 @@ def _check_runnable(prefix: str, spec: dict[str, Any]) -> None:
 
 @action("CreateMLModelServices")
 def create_ml_model_services(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
-    ctx.check_workspace(params)
     services = params.get("Services") or []
     if not services:
         raise ApiError("MissingParameter", "The request is missing the required parameter Services.")
@@ -255,7 +262,6 @@ def create_ml_model_services(ctx: Context, params: dict[str, Any]) -> dict[str, 
 
 @action("UpdateMLModelService")
 def update_ml_model_service(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
-    ctx.check_workspace(params)
     service, group = ctx.service(params["ServiceId"])
     sid, spec = service["id"], dict(service["spec"])
     service_action = params.get("ServiceAction")
@@ -297,7 +303,6 @@ def update_ml_model_service(ctx: Context, params: dict[str, Any]) -> dict[str, A
 
 @action("DeleteMLModelService")
 def delete_ml_model_service(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
-    ctx.check_workspace(params)
     service, group = ctx.service(params["ServiceId"])
     ctx.supervisor.stop_service(service["id"])
     ctx.store.delete_service(service["id"])
@@ -307,7 +312,6 @@ def delete_ml_model_service(ctx: Context, params: dict[str, Any]) -> dict[str, A
 
 @action("DeleteMLModelServiceGroup")
 def delete_ml_model_service_group(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
-    ctx.check_workspace(params)
     group = ctx.group(params["ServiceGroupId"])
     for service in ctx.store.services(group["id"]):
         ctx.supervisor.stop_service(service["id"])
@@ -318,14 +322,12 @@ def delete_ml_model_service_group(ctx: Context, params: dict[str, Any]) -> dict[
 
 @action("GetMLModelService")
 def get_ml_model_service(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
-    ctx.check_workspace(params)
     service, group = ctx.service(params["ServiceId"])
     return service_view(ctx.store, service, group, ctx.region)
 
 
 @action("GetMLModelServiceGroup")
 def get_ml_model_service_group(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
-    ctx.check_workspace(params)
     return group_view(ctx.store, ctx.group(params["ServiceGroupId"]), ctx.region)
 
 
@@ -339,7 +341,6 @@ _GROUP_FILTERS: dict[str, Callable[[dict[str, Any], list[str]], bool]] = {
 
 @action("ListMLModelServiceGroups")
 def list_ml_model_service_groups(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
-    ctx.check_workspace(params)
     page, size = params.get("PageNumber", 1), params.get("PageSize", 10)
     _check_range("PageNumber", page, 1, 1_000_000)
     _check_range("PageSize", size, 1, 100)
@@ -373,7 +374,6 @@ def list_ml_model_service_groups(ctx: Context, params: dict[str, Any]) -> dict[s
 
 @action("UpdateModelServiceGroup")
 def update_model_service_group(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
-    ctx.check_workspace(params)
     group = ctx.group(params["ServiceGroupId"])
     if params.get("Description") is not None:
         ctx.store.update_group(group["id"], description=params["Description"])
@@ -399,7 +399,6 @@ def _check_relative_url(url: str) -> None:
 
 @action("ModelServiceInterfaceCallTest")
 def model_service_interface_call_test(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
-    ctx.check_workspace(params)
     _check_relative_url(params["RelativeUrl"])
     # For historical reasons ServiceId carries the group ID; a version's own ID is accepted too.
     target = params["ServiceId"]
@@ -444,16 +443,17 @@ def _pod(ctx: Context, params: dict[str, Any]) -> tuple[dict[str, Any], dict[str
 
 @action("CreateModelServicePodUrl")
 def create_model_service_pod_url(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
-    ctx.check_workspace(params)
     _, pod = _pod(ctx, params)
     token = secrets.token_urlsafe(24)
-    ctx.pod_urls[token] = (pod["name"], time.time() + POD_URL_TTL)
+    now = time.time()
+    for old in [t for t, (_, expires) in ctx.pod_urls.items() if expires < now]:
+        del ctx.pod_urls[old]
+    ctx.pod_urls[token] = (pod["name"], now + POD_URL_TTL)
     return {"Url": f"{ctx.public_url}/_emulator/pods/{pod['name']}/shell?authToken={token}"}
 
 
 @action("RebuildModelServicePod")
 def rebuild_model_service_pod(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
-    ctx.check_workspace(params)
     service, pod = _pod(ctx, params)
     ctx.supervisor.rebuild_pod(service, pod)
     return {"TiOneRebuildServiceRequestId": str(uuid.uuid4())}
@@ -487,7 +487,6 @@ def _cursor(token: str) -> tuple[int, int]:
 
 @action("ListMLServiceLogs")
 def list_ml_service_logs(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
-    ctx.check_workspace(params)
     if params.get("ServiceId"):
         ctx.service(params["ServiceId"])
     limit = params.get("Limit", LOG_LIMIT_DEFAULT)
@@ -526,7 +525,6 @@ _EVENT_FILTERS = {"ResourceKind": "resource_kind", "Type": "type"}
 
 @action("ListModelServiceEvents")
 def list_model_service_events(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
-    ctx.check_workspace(params)
     if params.get("ServiceId"):
         ctx.service(params["ServiceId"])
     for f in params.get("Filters") or []:
@@ -570,13 +568,11 @@ def list_model_service_events(ctx: Context, params: dict[str, Any]) -> dict[str,
 
 @action("ListModelVersions")
 def list_model_versions(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
-    ctx.check_workspace(params)
     return catalog.list_model_versions(ctx.tracking_uri, ctx.registry_uri, params)
 
 
 @action("GetBillingSpecs")
 def get_billing_specs(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
-    ctx.check_workspace(params)
     return {"SpecInfos": billing.specs(params.get("ResourceType") or "")}
 
 

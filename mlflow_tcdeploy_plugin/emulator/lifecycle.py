@@ -235,7 +235,7 @@ class Supervisor:
             "service_id": service["id"],
             "uid": str(uuid.uuid4()),
             "created": time.time(),
-            "port": free_port(),
+            "port": None,  # chosen when the replica starts
             "log_path": str(self._pod_dir / f"{name}.log"),
         }
         self._store.add_pod(pod)
