@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Project tasks. Each makes ./.venv (with the python3 on PATH, or $PYTHON) and installs what it needs.
 #   ./build.sh test [pytest args]   install the package with its test extras, run ruff and the whole test suite
-#   ./build.sh demo                 the whole flow on the embedded emulator: train, register, deploy, predict,
-#                                   logs, scale, delete (with the `mlflow deployments` CLI)
+#   ./build.sh demo                 the whole flow on the embedded emulator: train, register, scan, deploy,
+#                                   predict, logs, scale, delete (with the `mlflow deployments` CLI)
 #   ./build.sh lint                 ruff check and ruff format --check
 #   ./build.sh emulator [args]      run `tcdeploy emulator` from the venv
 set -euo pipefail
@@ -28,6 +28,7 @@ case "$task" in
         ;;
     demo)
         venv
+        PYTHON=.venv/bin/python tools/install-trivy.sh .venv/bin
         PATH="$PWD/.venv/bin:$PATH" demo/run.sh
         ;;
     lint)

@@ -1,4 +1,7 @@
-"""Train a small scikit-learn classifier and register it as default.default.<name> in the local MLflow."""
+"""Train a small scikit-learn classifier and register it as default.default.<name> in the local MLflow.
+
+usage: train.py NAME [REQUIREMENT ...]   (default requirements: the installed scikit-learn and mlflow-skinny)
+"""
 
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ import sklearn
 from sklearn.linear_model import LogisticRegression
 
 
-def main(name: str) -> None:
+def main(name: str, requirements: list[str]) -> None:
     rng = np.random.default_rng(0)
     centers = np.array([[0.0, 0.0], [4.0, 4.0], [0.0, 4.0]])
     labels = np.repeat(np.arange(3), 50)
@@ -23,10 +26,11 @@ def main(name: str) -> None:
             model,
             name="model",
             registered_model_name=f"default.default.{name}",
-            pip_requirements=[f"scikit-learn=={sklearn.__version__}", f"mlflow-skinny=={mlflow.__version__}"],
+            pip_requirements=requirements
+            or [f"scikit-learn=={sklearn.__version__}", f"mlflow-skinny=={mlflow.__version__}"],
         )
     print(f"registered default.default.{name} version 1 (accuracy {model.score(features, labels):.2f})")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1], sys.argv[2:])
