@@ -20,9 +20,10 @@ step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 
 export MLFLOW_TRACKING_URI="sqlite:///$work/mlflow.db"
 step "1. Train a scikit-learn model and register it as default.default.$model ($MLFLOW_TRACKING_URI)"
-python "$here/train.py" "$model" 2> "$work/train.log" || { cat "$work/train.log"; exit 1; }
+# Run from the work directory: MLflow keeps artifacts in ./mlruns beside the database.
+(cd "$work" && python "$here/train.py" "$model") 2> "$work/train.log" || { cat "$work/train.log"; exit 1; }
 # The same model, logged with an old PyYAML pinned: the dependency gate must refuse it.
-python "$here/train.py" demo_old_pyyaml pyyaml==5.3 "scikit-learn" 2>> "$work/train.log" \
+(cd "$work" && python "$here/train.py" demo_old_pyyaml pyyaml==5.3 scikit-learn) 2>> "$work/train.log" \
     || { cat "$work/train.log"; exit 1; }
 
 step "2. Start the emulator of the WeData model-service API"

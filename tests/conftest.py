@@ -75,7 +75,12 @@ def register_model(tracking_uri: str, name: str, requirements: list[str] | None 
     features = centers[labels] + rng.normal(scale=0.5, size=(len(labels), 2))
     model = LogisticRegression(max_iter=200).fit(features, labels)
     mlflow.set_tracking_uri(tracking_uri)
-    with mlflow.start_run():
+    # Artifacts beside the database, not in ./mlruns of whatever directory the tests run from.
+    artifacts = Path(tracking_uri.removeprefix("sqlite:///")).parent / "artifacts"
+    experiment = mlflow.get_experiment_by_name("tests") or mlflow.get_experiment(
+        mlflow.create_experiment("tests", artifact_location=artifacts.as_uri())
+    )
+    with mlflow.start_run(experiment_id=experiment.experiment_id):
         mlflow.sklearn.log_model(
             model,
             name="model",
