@@ -15,7 +15,6 @@ from typing import Any
 from mlflow.deployments import BaseDeploymentClient
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import (
-    INVALID_PARAMETER_VALUE,
     RESOURCE_ALREADY_EXISTS,
     RESOURCE_DOES_NOT_EXIST,
     RESOURCE_EXHAUSTED,
@@ -24,6 +23,7 @@ from mlflow.protos.databricks_pb2 import (
 from . import options as opt
 from .cloud import waiters
 from .cloud.errors import CloudError
+from .errors import invalid
 from .naming import to_snake
 from .predict import DEFAULT_RELATIVE_URL, decode_answer, encode_inputs, validate_relative_url
 from .resolve import ResolvedModel, check_syntax, resolve
@@ -43,20 +43,16 @@ ENDPOINT_CONFIG = ("description",)
 PREDICT_CONFIG = ("relative_url", "auth_token")
 
 
-def _invalid(message: str) -> MlflowException:
-    return MlflowException(message, error_code=INVALID_PARAMETER_VALUE)
-
-
 def _check_flavor(flavor: str | None) -> None:
     if flavor not in (None, FLAVOR):
-        raise _invalid(f"Flavor {flavor!r} is not supported: WeData model services serve the {FLAVOR} flavor.")
+        raise invalid(f"Flavor {flavor!r} is not supported: WeData model services serve the {FLAVOR} flavor.")
 
 
 def _check_name(kind: str, name: Any) -> str:
     if not isinstance(name, str) or not name.strip():
-        raise _invalid(f"The {kind} name must be a non-empty string, not {name!r}.")
+        raise invalid(f"The {kind} name must be a non-empty string, not {name!r}.")
     if any(not c.isprintable() for c in name) or len(name) > 200:
-        raise _invalid(f"The {kind} name {name!a} has control characters or is too long.")
+        raise invalid(f"The {kind} name {name!a} has control characters or is too long.")
     return name
 
 
@@ -129,7 +125,7 @@ class TcDeploymentClient(BaseDeploymentClient):
             )
         if len(matches) > 1:
             ids = ", ".join(g["ServiceGroupId"] for g in matches)
-            raise _invalid(f"Several endpoints are named {endpoint!r}: {ids}. Use the ID.")
+            raise invalid(f"Several endpoints are named {endpoint!r}: {ids}. Use the ID.")
         return self.api.get_group(matches[0]["ServiceGroupId"])
 
     def _service(self, name: str, endpoint: str | None = None) -> dict[str, Any]:
@@ -160,7 +156,7 @@ class TcDeploymentClient(BaseDeploymentClient):
             listed = "; ".join(
                 f"{s['ServiceId']} (version {s.get('Version')}, {s.get('Status')})" for _, s in candidates
             )
-            raise _invalid(f"{name!r} names {len(candidates)} deployments: {listed}. Use a ServiceId.")
+            raise invalid(f"{name!r} names {len(candidates)} deployments: {listed}. Use a ServiceId.")
         return self.api.get_service(candidates[0][1]["ServiceId"])
 
     def _instance_type(self, wanted: str | None, charge_type: str) -> str:
@@ -184,7 +180,7 @@ class TcDeploymentClient(BaseDeploymentClient):
             names = [str(s.get("SpecName")) for s in specs]
             hint = get_close_matches(wanted, names, n=1)
             maybe = f" Did you mean {hint[0]!r}?" if hint else ""
-            raise _invalid(f"Unknown instance_type {wanted!r}.{maybe} Available: {', '.join(names)}.")
+            raise invalid(f"Unknown instance_type {wanted!r}.{maybe} Available: {', '.join(names)}.")
         if not found.get("Available"):
             regions = ", ".join(found.get("AvailableRegion") or []) or "no other region"
             raise MlflowException(
@@ -210,19 +206,19 @@ class TcDeploymentClient(BaseDeploymentClient):
         _check_flavor(flavor)
         options = opt.parse(config, opt.CREATE)
         if endpoint is None and not (isinstance(name, str) and GROUP_NAME_RE.match(name)):
-            raise _invalid(
+            raise invalid(
                 f"The deployment name {name!a} is not a valid service group name: use at most 60 "
                 "letters, digits, '_' or '-', starting with a letter or digit."
             )
         check_syntax(model_uri)
         if opt.value(options, "model_source") == "IMAGE":
-            raise _invalid(
+            raise invalid(
                 "model_source=IMAGE needs a container image, which this version cannot build yet; "
                 "deploy with model_source=MODEL."
             )
         action = options.get("service_action", "START")
         if action not in ("START", "STOP"):
-            raise _invalid(f"service_action={action} is for updates; a new deployment takes START or STOP.")
+            raise invalid(f"service_action={action} is for updates; a new deployment takes START or STOP.")
         charge_type = opt.value(options, "charge_type")
         instance_type = self._instance_type(options.get("instance_type"), charge_type)
         model = resolve(model_uri, self.api)
@@ -387,16 +383,16 @@ class TcDeploymentClient(BaseDeploymentClient):
             extra = sorted(set(options) - set(WITH_ACTION))
             if extra or model_uri is not None:
                 ignored = ", ".join(extra + (["model_uri"] if model_uri is not None else []))
-                raise _invalid(
+                raise invalid(
                     f"service_action={action} makes the service ignore the other changes ({ignored}): "
                     "send them in a separate update."
                 )
             if action == "SCALE" and "replicas" not in options:
-                raise _invalid("service_action=SCALE needs replicas (-C replicas=N).")
+                raise invalid("service_action=SCALE needs replicas (-C replicas=N).")
             if action != "SCALE" and "replicas" in options:
-                raise _invalid(f"replicas goes with service_action=SCALE, not {action}.")
+                raise invalid(f"replicas goes with service_action=SCALE, not {action}.")
         elif model_uri is None and not opt.api_members(options, opt.UPDATE):
-            raise _invalid("Nothing to update: give a model URI (-m) or options (-C key=value).")
+            raise invalid("Nothing to update: give a model URI (-m) or options (-C key=value).")
         service = self._service(name, endpoint)
         service_id = service["ServiceId"]
         model, scan = None, None
@@ -461,20 +457,20 @@ class TcDeploymentClient(BaseDeploymentClient):
         config = dict(config or {})
         unknown = sorted(set(config) - set(PREDICT_CONFIG))
         if unknown:
-            raise _invalid(f"Unknown predict option(s) {', '.join(unknown)}; known: {', '.join(PREDICT_CONFIG)}.")
+            raise invalid(f"Unknown predict option(s) {', '.join(unknown)}; known: {', '.join(PREDICT_CONFIG)}.")
         url = config.get("relative_url")
         if endpoint is not None and endpoint.startswith("/"):
             if url is not None and url != endpoint:
-                raise _invalid("Give the relative URL once: as endpoint or as config['relative_url'].")
+                raise invalid("Give the relative URL once: as endpoint or as config['relative_url'].")
             url, endpoint = endpoint, None
         url = validate_relative_url(url if url is not None else DEFAULT_RELATIVE_URL)
         target = deployment_name or endpoint
         if not target:
-            raise _invalid("predict() needs a deployment name or an endpoint.")
+            raise invalid("predict() needs a deployment name or an endpoint.")
         body = encode_inputs(inputs)
         token = config.get("auth_token")
         if token is not None and not isinstance(token, str):
-            raise _invalid("auth_token must be a string.")
+            raise invalid("auth_token must be a string.")
         group_id = self._group_id_for(target, endpoint if deployment_name else None)
         return decode_answer(target, self.api.call_test(group_id, url, body, token))
 
@@ -493,7 +489,7 @@ class TcDeploymentClient(BaseDeploymentClient):
 
     # --- endpoints (service groups) ------------------------------------------------------------------------------
     def create_endpoint(self, name: str, config: dict[str, Any] | None = None) -> dict[str, Any]:
-        raise _invalid(
+        raise invalid(
             "WeData creates an endpoint (service group) with its first deployment: run "
             f"create_deployment({name!r}, model_uri) (CLI: mlflow deployments create -t tcdeploy "
             f"--name {name} -m <model URI>), then add versions with endpoint={name!r}."
@@ -510,12 +506,12 @@ class TcDeploymentClient(BaseDeploymentClient):
         config = dict(config or {})
         unknown = sorted(set(config) - set(ENDPOINT_CONFIG))
         if unknown or "description" not in config:
-            raise _invalid(
+            raise invalid(
                 f"update_endpoint takes one option, description (-C description=…); got {', '.join(unknown) or 'none'}."
             )
         description = config["description"]
         if not isinstance(description, str):
-            raise _invalid("description must be a string.")
+            raise invalid("description must be a string.")
         group = self._group(endpoint)
         self.api.update_group(group["ServiceGroupId"], description)
         return self._endpoint_summary(self.api.get_group(group["ServiceGroupId"]))
@@ -547,7 +543,7 @@ class TcDeploymentClient(BaseDeploymentClient):
     def list_instance_types(self, spec_type: str | None = None) -> list[dict[str, Any]]:
         """The instance specs on offer; ``spec_type`` ``CPU`` or ``GPU`` filters them."""
         if spec_type is not None and str(spec_type).upper() not in ("CPU", "GPU"):
-            raise _invalid(f"spec_type must be CPU or GPU, not {spec_type!r}.")
+            raise invalid(f"spec_type must be CPU or GPU, not {spec_type!r}.")
         specs = self.api.billing_specs()
         if spec_type is not None:
             specs = [s for s in specs if s.get("SpecType") == str(spec_type).upper()]
@@ -558,7 +554,7 @@ class TcDeploymentClient(BaseDeploymentClient):
             POD_NAME_RE.match(pod_name) or (wildcard and POD_PATTERN_RE.match(pod_name))
         )
         if not valid:
-            raise _invalid(f"{pod_name!a} is not a pod name (get_deployment(...)['pod_infos'] lists them).")
+            raise invalid(f"{pod_name!a} is not a pod name (get_deployment(...)['pod_infos'] lists them).")
         return str(self._service(deployment_name)["ServiceId"])
 
     def debug_pod_shell(self, deployment_name: str, pod_name: str) -> dict[str, Any]:
@@ -581,7 +577,7 @@ class TcDeploymentClient(BaseDeploymentClient):
         order: str,
     ) -> dict[str, Any]:
         if order not in ("ASC", "DESC"):
-            raise _invalid(f"order must be ASC or DESC, not {order!r}.")
+            raise invalid(f"order must be ASC or DESC, not {order!r}.")
         service_id = (
             self._pod(deployment_name, pod_name, wildcard=True)
             if pod_name
@@ -606,7 +602,7 @@ class TcDeploymentClient(BaseDeploymentClient):
     ) -> dict[str, Any]:
         """One page of logs: ``{"content": [{"id", "message", "pod_name", "timestamp"}], "context": cursor}``."""
         if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 1000:
-            raise _invalid(f"limit must be from 1 to 1000, not {limit!r}.")
+            raise invalid(f"limit must be from 1 to 1000, not {limit!r}.")
         query = self._log_query(deployment_name, pod_name, start_time, end_time, keyword, order)
         query["Limit"] = limit
         if context:

@@ -12,19 +12,13 @@ from dataclasses import dataclass
 from difflib import get_close_matches
 from typing import Any
 
-from mlflow.exceptions import MlflowException
-from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
-
+from .errors import invalid
 from .scan.policy import parse_ignore
 
 CREATE, UPDATE = "create", "update"
 
 TRUE = ("true", "1", "yes", "on")
 FALSE = ("false", "0", "no", "off")
-
-
-def _invalid(message: str) -> MlflowException:
-    return MlflowException(message, error_code=INVALID_PARAMETER_VALUE)
 
 
 def _env_pairs(value: Any) -> list[dict[str, str]]:
@@ -214,36 +208,36 @@ def _coerce(option: Option, value: Any) -> Any:
         try:
             value = json.loads(value)
         except ValueError as exc:
-            raise _invalid(f"Option {key!r} must be JSON ({kind}), not {value!r}: {exc}.") from exc
+            raise invalid(f"Option {key!r} must be JSON ({kind}), not {value!r}: {exc}.") from exc
     if kind == "bool":
         if isinstance(value, bool):
             return value
         if isinstance(value, str) and value.strip().lower() in TRUE + FALSE:
             return value.strip().lower() in TRUE
-        raise _invalid(f"Option {key!r} must be true or false, not {value!r}.")
+        raise invalid(f"Option {key!r} must be true or false, not {value!r}.")
     if kind in ("int", "float"):
         if isinstance(value, bool):
-            raise _invalid(f"Option {key!r} must be a number, not {value!r}.")
+            raise invalid(f"Option {key!r} must be a number, not {value!r}.")
         try:
             number = int(value) if kind == "int" else float(value)
         except (TypeError, ValueError) as exc:
-            raise _invalid(
+            raise invalid(
                 f"Option {key!r} must be {'an integer' if kind == 'int' else 'a number'}, not {value!r}."
             ) from exc
         if kind == "int" and isinstance(value, float) and not value.is_integer():
-            raise _invalid(f"Option {key!r} must be an integer, not {value!r}.")
+            raise invalid(f"Option {key!r} must be an integer, not {value!r}.")
         if option.bounds and not option.bounds[0] <= number <= option.bounds[1]:
             low, high = option.bounds
-            raise _invalid(f"Option {key!r} must be from {low:g} to {high:g}, not {number:g}.")
+            raise invalid(f"Option {key!r} must be from {low:g} to {high:g}, not {number:g}.")
         return number
     if kind == "str":
         if not isinstance(value, str) or not value.strip():
-            raise _invalid(f"Option {key!r} must be a non-empty string, not {value!r}.")
+            raise invalid(f"Option {key!r} must be a non-empty string, not {value!r}.")
         value = value.strip()
         if option.choices:
             chosen = next((c for c in option.choices if c.upper() == value.upper()), None)
             if chosen is None:
-                raise _invalid(f"Option {key!r} must be one of {', '.join(option.choices)}, not {value!r}.")
+                raise invalid(f"Option {key!r} must be one of {', '.join(option.choices)}, not {value!r}.")
             return chosen
         return value
     if kind == "advisories":
@@ -253,15 +247,15 @@ def _coerce(option: Option, value: Any) -> Any:
         try:
             return parse_ignore(value)
         except ValueError as exc:
-            raise _invalid(f"Option {key!r}: {exc}.") from exc
+            raise invalid(f"Option {key!r}: {exc}.") from exc
     if kind == "object":
         if not isinstance(value, dict):
-            raise _invalid(f"Option {key!r} must be a JSON object, not {value!r}.")
+            raise invalid(f"Option {key!r} must be a JSON object, not {value!r}.")
         missing = [k for k in option.required_keys if k not in value]
         if missing:
-            raise _invalid(f"Option {key!r} needs the keys {', '.join(missing)}.")
+            raise invalid(f"Option {key!r} needs the keys {', '.join(missing)}.")
         return value
-    raise _invalid(f"Option {key!r} has an unknown type {kind!r}.")
+    raise invalid(f"Option {key!r} has an unknown type {kind!r}.")
 
 
 def _is_json(text: str) -> bool:
@@ -286,9 +280,9 @@ def parse(config: Mapping[str, Any] | None, scope: str, extra: tuple[str, ...] =
         if option is None:
             hint = get_close_matches(key, list(BY_KEY) + list(extra), n=1)
             maybe = f" Did you mean {hint[0]!r}?" if hint else ""
-            raise _invalid(f"Unknown option {key!r}.{maybe} `mlflow deployments help -t tcdeploy` lists them all.")
+            raise invalid(f"Unknown option {key!r}.{maybe} `mlflow deployments help -t tcdeploy` lists them all.")
         if scope not in option.scopes:
-            raise _invalid(f"Option {key!r} can only be given on {' or '.join(option.scopes)}.")
+            raise invalid(f"Option {key!r} can only be given on {' or '.join(option.scopes)}.")
         if value is None:
             continue
         parsed[key] = _coerce(option, value)

@@ -17,7 +17,9 @@ from difflib import get_close_matches
 from urllib.parse import parse_qsl, urlsplit
 
 from mlflow.exceptions import MlflowException
-from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE, UNAUTHENTICATED
+from mlflow.protos.databricks_pb2 import UNAUTHENTICATED
+
+from .errors import invalid
 
 logger = logging.getLogger(__name__)
 
@@ -39,30 +41,26 @@ _LABEL_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 _REGION_RE = re.compile(r"^[a-z]{2,}(?:-[a-z0-9]+)+$")
 
 
-def _invalid(message: str) -> MlflowException:
-    return MlflowException(message, error_code=INVALID_PARAMETER_VALUE)
-
-
 def validate_endpoint(endpoint: str) -> str:
     """Accept only a bare ``host[:port]`` under a Tencent Cloud API domain; return it in lower case."""
     shown = ascii(endpoint)
     if not isinstance(endpoint, str) or not endpoint:
-        raise _invalid(f"The API endpoint {shown} is empty: set {ENV_ENDPOINT} to a host such as {DEFAULT_ENDPOINT}.")
+        raise invalid(f"The API endpoint {shown} is empty: set {ENV_ENDPOINT} to a host such as {DEFAULT_ENDPOINT}.")
     if not endpoint.isascii() or any(c.isspace() or not c.isprintable() for c in endpoint):
-        raise _invalid(f"The API endpoint {shown} contains whitespace, control or non-ASCII characters.")
+        raise invalid(f"The API endpoint {shown} contains whitespace, control or non-ASCII characters.")
     if any(c in endpoint for c in "/\\@?#%[]"):
-        raise _invalid(
+        raise invalid(
             f"The API endpoint {shown} must be a bare host name (optionally with :port), without a scheme, path, "
             f"user info or query, for example {DEFAULT_ENDPOINT}."
         )
     host, sep, port = endpoint.lower().partition(":")
     if sep and not (port.isdigit() and 0 < int(port) < 65536):
-        raise _invalid(f"The API endpoint {shown} has an invalid port.")
+        raise invalid(f"The API endpoint {shown} has an invalid port.")
     labels = host.split(".")
     if host.endswith(".") or not all(_LABEL_RE.match(label) for label in labels):
-        raise _invalid(f"The API endpoint {shown} is not a valid host name.")
+        raise invalid(f"The API endpoint {shown} is not a valid host name.")
     if not any(host.endswith("." + domain) for domain in ALLOWED_DOMAINS):
-        raise _invalid(
+        raise invalid(
             f"The API endpoint {shown} is not under {' or '.join('.' + d for d in ALLOWED_DOMAINS)}: only Tencent "
             f"Cloud API hosts are allowed. For the local emulator set {ENV_EMULATOR} instead."
         )
@@ -90,7 +88,7 @@ def validate_emulator_url(url: str) -> str:
         or parts.query
         or parts.fragment
     ):
-        raise _invalid(
+        raise invalid(
             f"{ENV_EMULATOR}={url!r} is not a local emulator address: use http://127.0.0.1:<port> (loopback "
             "addresses only), as printed by `tcdeploy emulator`."
         )
@@ -103,7 +101,7 @@ def parse_target_uri(target_uri: str) -> dict[str, str]:
         return {}
     parts = urlsplit(target_uri)
     if parts.scheme != "tcdeploy" or parts.netloc:
-        raise _invalid(f"The target {target_uri!r} is not a tcdeploy target: use tcdeploy or tcdeploy:/<region>.")
+        raise invalid(f"The target {target_uri!r} is not a tcdeploy target: use tcdeploy or tcdeploy:/<region>.")
     found: dict[str, str] = {}
     region = parts.path.strip("/")
     if region:
@@ -112,7 +110,7 @@ def parse_target_uri(target_uri: str) -> dict[str, str]:
         if key not in TARGET_QUERY_KEYS:
             hint = get_close_matches(key, TARGET_QUERY_KEYS, n=1)
             maybe = f" Did you mean {hint[0]!r}?" if hint else ""
-            raise _invalid(
+            raise invalid(
                 f"Unknown key {key!r} in the target {target_uri!r}.{maybe} Known keys: {', '.join(TARGET_QUERY_KEYS)}."
             )
         found[key] = value
@@ -165,13 +163,13 @@ class Settings:
             )
         workspace_id = pick("workspace_id", ENV_WORKSPACE)
         if not workspace_id:
-            raise _invalid(
+            raise invalid(
                 f"No WeData workspace: set {ENV_WORKSPACE}, or add ?workspace_id=<id> to the target URI "
                 "(tcdeploy:/<region>?workspace_id=<id>)."
             )
         region = pick("region", ENV_REGION, DEFAULT_REGION) or DEFAULT_REGION
         if not _REGION_RE.match(region):
-            raise _invalid(f"The region {region!r} is not a Tencent Cloud region name such as {DEFAULT_REGION}.")
+            raise invalid(f"The region {region!r} is not a Tencent Cloud region name such as {DEFAULT_REGION}.")
         emulator_url = env.get(ENV_EMULATOR)
         explicit_endpoint = given.get("endpoint") or target.get("endpoint")
         if emulator_url and not explicit_endpoint:
