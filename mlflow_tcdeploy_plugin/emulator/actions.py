@@ -287,9 +287,7 @@ def update_ml_model_service(ctx: Context, params: dict[str, Any]) -> dict[str, A
         new_spec = {**spec, **changes}
         _check_runnable("", new_spec)
         replace = any(new_spec.get(k) != spec.get(k) for k in RUNTIME_MEMBERS)
-        if replace:
-            ctx.supervisor.stop_service(sid)
-        ctx.store.update_service(sid, spec=new_spec)
+        ctx.supervisor.respec(sid, new_spec, replace)
         if service["desired"] == "running" and (
             replace
             or new_spec.get("Replicas") != spec.get("Replicas")

@@ -123,6 +123,14 @@ class Supervisor:
                 for pod in self._store.pods(service_id):
                     self._stop_pod(service, pod)
 
+    def respec(self, service_id: str, spec: dict[str, Any], replace: bool) -> None:
+        """Give a service a new spec; with ``replace`` its replicas go too (new ones start with the new spec).
+        One step under the lock, so no pass can start replicas from the old spec in between."""
+        with self._lock:
+            if replace:
+                self.stop_service(service_id)
+            self._store.update_service(service_id, spec=spec)
+
     def rebuild_pod(self, service: dict[str, Any], pod: dict[str, Any]) -> None:
         with self._lock:
             self._collect_logs(service, pod)
