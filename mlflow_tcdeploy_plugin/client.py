@@ -475,16 +475,13 @@ class TcDeploymentClient(BaseDeploymentClient):
         return decode_answer(target, self.api.call_test(group_id, url, body, token))
 
     def _group_id_for(self, target: str, endpoint: str | None) -> str:
-        _check_name("deployment", target)
+        """A group ID or name first, then a ServiceId or service name."""
         if endpoint is None:
             try:
-                return str(self.api.get_group(target)["ServiceGroupId"])
-            except CloudError as exc:
-                if not exc.not_found and exc.code != "InvalidParameterValue":
+                return str(self._group(target)["ServiceGroupId"])
+            except MlflowException as exc:
+                if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
                     raise
-            groups = [g for g in self.api.iter_groups() if g.get("ServiceGroupName") == target]
-            if len(groups) == 1:
-                return str(groups[0]["ServiceGroupId"])
         return str(self._service(target, endpoint)["ServiceGroupId"])
 
     # --- endpoints (service groups) ------------------------------------------------------------------------------

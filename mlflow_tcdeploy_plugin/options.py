@@ -243,7 +243,13 @@ def _coerce(option: Option, value: Any) -> Any:
     if kind == "advisories":
         if isinstance(value, str):
             text = value.strip()
-            value = json.loads(text) if text[:1] in "[{" and _is_json(text) else [v for v in text.split(",") if v]
+            if text[:1] in "[{":
+                try:
+                    value = json.loads(text)
+                except ValueError as exc:
+                    raise invalid(f"Option {key!r} must be JSON or comma-separated IDs, not {value!r}: {exc}.") from exc
+            else:
+                value = [v for v in text.split(",") if v]
         try:
             return parse_ignore(value)
         except ValueError as exc:
@@ -256,14 +262,6 @@ def _coerce(option: Option, value: Any) -> Any:
             raise invalid(f"Option {key!r} needs the keys {', '.join(missing)}.")
         return value
     raise invalid(f"Option {key!r} has an unknown type {kind!r}.")
-
-
-def _is_json(text: str) -> bool:
-    try:
-        json.loads(text)
-    except ValueError:
-        return False
-    return True
 
 
 def parse(config: Mapping[str, Any] | None, scope: str, extra: tuple[str, ...] = ()) -> dict[str, Any]:

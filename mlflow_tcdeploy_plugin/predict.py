@@ -78,12 +78,10 @@ def _unwrap_cli_frame(frame: Any) -> dict[str, Any] | None:
 
 
 def _present(value: Any) -> bool:
-    try:
-        import pandas as pd
+    """False for the NaN cells pandas fills in where a key of the payload had no value."""
+    import pandas as pd
 
-        return not (pd.api.types.is_scalar(value) and pd.isna(value))
-    except (TypeError, ValueError):
-        return True
+    return not (pd.api.types.is_scalar(value) and pd.isna(value))
 
 
 def _plain(value: Any) -> Any:

@@ -20,16 +20,19 @@ LOG_LINES_ON_FAILURE = 20
 
 @dataclass(frozen=True)
 class Goal:
-    """What a wait is for: the statuses that end it well, and those that end it badly."""
+    """What a wait is for: the statuses that end it well."""
 
     name: str
     success: frozenset[str]
-    failure: frozenset[str]
 
 
-_FAILED = frozenset({"CREATE_FAILED", "TIMEOUT_EXCEPTION", "FAILED", "RELEASE_FAILED", "UPDATE_FAILED"})
-RUNNING = Goal("running", frozenset({"RUNNING", "Normal"}), _FAILED)
-STOPPED = Goal("stopped", frozenset({"Stopped", "STOPPED"}), _FAILED)
+RUNNING = Goal("running", frozenset({"RUNNING", "Normal"}))
+STOPPED = Goal("stopped", frozenset({"Stopped", "STOPPED"}))
+
+
+def failed(status: str) -> bool:
+    """Every goal ends badly on these: ``*FAILED`` (CREATE_FAILED, UPDATE_FAILED, …) and TIMEOUT_EXCEPTION."""
+    return status.upper().endswith("FAILED") or status == "TIMEOUT_EXCEPTION"
 
 
 def _reason(service: dict[str, Any]) -> str:
@@ -60,7 +63,7 @@ def wait_for_service(
             last_status = status
         if status in goal.success:
             return service
-        if status in goal.failure or (status.upper().endswith("FAILED")):
+        if failed(status):
             raise MlflowException(_failure_message(api, service_id, status, _reason(service)), error_code=INVALID_STATE)
         if elapsed >= timeout:
             raise MlflowException(

@@ -58,10 +58,15 @@ def test_critical_package_is_refused_before_any_write(
     ids=["fail_on-above", "ignored-id", "ignored-with-reason", "scan-off"],
 )
 def test_the_same_model_passes_when_the_policy_allows(
-    cloud: Cloud, client: TcDeploymentClient, gate_env: GateEnv, gate_models: dict[str, Any], config: dict[str, str]
+    request: pytest.FixtureRequest,
+    cloud: Cloud,
+    client: TcDeploymentClient,
+    gate_env: GateEnv,
+    gate_models: dict[str, Any],
+    config: dict[str, str],
 ) -> None:
     created = client.create_deployment(
-        f"allowed-{len(config)}-{abs(hash(str(config))) % 1000}",
+        f"allowed-{request.node.callspec.id}",
         _uri(gate_models, "critical"),
         config={**NO_WAIT, **config},
     )
