@@ -10,7 +10,7 @@ from mlflow.deployments import get_deploy_client
 def main(deployment: str, lines: int = 8) -> None:
     client = get_deploy_client("tcdeploy")
     page = client.get_pod_logs(deployment, limit=lines)
-    for entry in reversed(page["content"]):
+    for entry in reversed(page["logs"]):
         print(f"  {entry['timestamp']} {entry['pod_name']}: {entry['message']}")
 
 

@@ -59,10 +59,12 @@ TCDEPLOY_EMULATOR_URL=http://127.0.0.1:<port> talks to the local emulator (`tcde
 A deployment is a service version (its name is the ServiceId); an endpoint is a service group.
 Names: --name takes a ServiceId, or a name when it names one version only.
 
-Deployment options (-C key=value; values are coerced: "2" -> 2, "false" -> False, JSON for objects):
+Options (-C key=value, or config={{...}} in Python; values are coerced: "2" -> 2, "false" -> False, JSON for
+objects, whose keys may be snake_case or PascalCase). [create, update, predict, endpoint] says which methods take
+each one (endpoint: update_endpoint):
 {reference_text()}
 
 predict: mlflow deployments predict -t tcdeploy --name <ServiceId|group id|name> --input-path input.json
   (input.json: a DataFrame, or {{"dataframe_split": ...}}, {{"dataframe_records": ...}}, {{"inputs": ...}},
-  {{"instances": ...}}); Python config: relative_url (default /invocations), auth_token.
+  {{"instances": ...}}).
 """

@@ -21,26 +21,35 @@ from mlflow.protos.databricks_pb2 import (
 )
 
 from . import options as opt
+from . import results
 from .cloud import waiters
 from .cloud.errors import CloudError
 from .errors import invalid
 from .naming import to_snake
-from .predict import DEFAULT_RELATIVE_URL, decode_answer, encode_inputs, validate_relative_url
+from .predict import decode_answer, encode_inputs, validate_relative_url
 from .resolve import ResolvedModel, check_syntax, resolve
+from .results import FLAVOR
 from .scan.config import gate_config
 from .settings import Settings
 
 logger = logging.getLogger(__name__)
 
-FLAVOR = "python_function"
 GROUP_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,59}$")
 POD_NAME_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,251}[a-z0-9])?$")
 POD_PATTERN_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,251}\*$")
 LIFECYCLE_ACTIONS = ("START", "STOP", "RESUME", "SCALE")
 # Options that go along with a service_action (the others would be ignored by the service, so they are refused).
 WITH_ACTION = ("service_action", "replicas", "wait", "timeout", "poll_interval")
-ENDPOINT_CONFIG = ("description",)
-PREDICT_CONFIG = ("relative_url", "auth_token")
+ENDPOINT_CHANGES = (
+    "description",
+    "authorization_enable",
+    "create_auth_token",
+    "update_auth_token",
+    "delete_auth_token",
+)
+IMAGE_PORT = 8080
+"""MLflow's scoring server port, the default for an image."""
+EVENTS_SHOWN = 20
 
 
 def _check_flavor(flavor: str | None) -> None:
@@ -56,12 +65,23 @@ def _check_name(kind: str, name: Any) -> str:
     return name
 
 
+def _deployment_arg(method: str, deployment_name: str | None, service_id: str | None) -> str:
+    """The pod methods take the deployment as ``deployment_name`` or, as 1.0.3 documented, ``service_id``."""
+    if deployment_name is not None and service_id is not None:
+        raise invalid(f"{method}() takes the deployment once: as deployment_name or as service_id, not both.")
+    name = deployment_name if deployment_name is not None else service_id
+    if name is None:
+        raise invalid(f"{method}() needs the deployment: deployment_name=<ServiceId or name> (or service_id=…).")
+    return name
+
+
 class TcDeploymentClient(BaseDeploymentClient):
     """Deploy MLflow models to Tencent Cloud WeData model services.
 
     Args:
         target_uri: ``tcdeploy`` or ``tcdeploy:/<region>?workspace_id=<id>&endpoint=<host>``.
         secret_id, secret_key, token, region, workspace_id, endpoint: override the environment.
+        secret_token: the name 1.0.3 used for ``token`` (an STS session token).
 
     Python: ``get_deploy_client("tcdeploy").create_deployment("iris", "models:/cat.sch.iris/1")``
     CLI: ``mlflow deployments create -t tcdeploy --name iris -m models:/cat.sch.iris/1 -C replicas=2``
@@ -77,8 +97,12 @@ class TcDeploymentClient(BaseDeploymentClient):
         region: str | None = None,
         workspace_id: str | None = None,
         endpoint: str | None = None,
+        secret_token: str | None = None,
     ) -> None:
         super().__init__(target_uri)
+        if token is not None and secret_token is not None:
+            raise invalid("Give the STS token once: as token or as secret_token (its 1.0.3 name), not both.")
+        token = token if token is not None else secret_token
         self.settings = Settings.resolve(
             target_uri,
             {
@@ -205,34 +229,34 @@ class TcDeploymentClient(BaseDeploymentClient):
         """
         _check_flavor(flavor)
         options = opt.parse(config, opt.CREATE)
+        opt.check_create(options)
         if endpoint is None and not (isinstance(name, str) and GROUP_NAME_RE.match(name)):
             raise invalid(
                 f"The deployment name {name!a} is not a valid service group name: use at most 60 "
                 "letters, digits, '_' or '-', starting with a letter or digit."
             )
         check_syntax(model_uri)
-        if opt.value(options, "model_source") == "IMAGE":
-            raise invalid(
-                "model_source=IMAGE needs a container image, which this version cannot build yet; "
-                "deploy with model_source=MODEL."
-            )
         action = options.get("service_action", "START")
         if action not in ("START", "STOP"):
             raise invalid(f"service_action={action} is for updates; a new deployment takes START or STOP.")
+        model_source = "IMAGE" if "image_info" in options else opt.value(options, "model_source")
         charge_type = opt.value(options, "charge_type")
-        instance_type = self._instance_type(options.get("instance_type"), charge_type)
+        if charge_type != "PREPAID" or "instance_type" in options:
+            options["instance_type"] = self._instance_type(options.get("instance_type"), charge_type)
         model = resolve(model_uri, self.api)
         scan = self._gate(model, options)
-        service_info = self._service_info(model, {**options, "instance_type": instance_type}, opt.CREATE)
+        service_info = self._service_info(model, options, opt.CREATE)
+        if model_source == "IMAGE":
+            service_info.setdefault("ServicePort", IMAGE_PORT)
         env = service_info.pop("Env", None)
         if env and len(env) == 1:
             service_info["EnvVar"] = env[0]  # CreateServiceInfos takes a single EnvVar; more go in an update
             env = None
         group_members = {
-            "ModelSource": "MODEL",
             "Status": opt.value(options, "status"),
             "ServiceAction": action,
             **opt.api_members(options, opt.CREATE, group=True),
+            "ModelSource": model_source,
         }
         if endpoint is not None:
             group = self._group(endpoint)
@@ -280,7 +304,8 @@ class TcDeploymentClient(BaseDeploymentClient):
         if opt.value(options, "wait"):
             goal = waiters.STOPPED if action == "STOP" else waiters.RUNNING
             service = self._wait(service_id, goal, options)
-        return {**self._summary(service, created.get("ServiceGroupName"), model), "scan": scan}
+        summary = results.deployment_summary(service, created.get("ServiceGroupName"))
+        return {**summary, "model_uri": model.model_uri, "scan": scan}
 
     def _gate(self, model: ResolvedModel, options: dict[str, Any]) -> dict[str, Any]:
         """Run the dependency gate before anything is written; tag the registry version with the outcome."""
@@ -321,14 +346,15 @@ class TcDeploymentClient(BaseDeploymentClient):
             logger.info("tcdeploy: the scan outcome could not be tagged on %s/%s: %s", *version, exc.message)
 
     def _service_info(self, model: ResolvedModel | None, options: dict[str, Any], scope: str) -> dict[str, Any]:
-        info = opt.api_members(options, scope, group=False if scope == opt.CREATE else None)
-        if scope == opt.CREATE:
-            for key in ("charge_type", "scale_mode", "replicas"):
-                info.setdefault(opt.BY_KEY[key].field, opt.value(options, key))
+        info: dict[str, Any] = {}
         if model is not None:
             info["MlModelInfo"] = model.ml_model_info
             if model.catalog:
                 info["CatalogName"], info["SchemaName"] = model.catalog, model.schema
+        info.update(opt.api_members(options, scope, group=False if scope == opt.CREATE else None))
+        if scope == opt.CREATE:
+            for key in ("charge_type", "scale_mode", "replicas"):
+                info.setdefault(opt.BY_KEY[key].field, opt.value(options, key))
         return info
 
     def _wait(self, service_id: str, goal: waiters.Goal, options: dict[str, Any]) -> dict[str, Any]:
@@ -339,28 +365,6 @@ class TcDeploymentClient(BaseDeploymentClient):
             timeout=opt.value(options, "timeout"),
             interval=opt.value(options, "poll_interval"),
         )
-
-    @staticmethod
-    def _summary(
-        service: dict[str, Any], group_name: str | None = None, model: ResolvedModel | None = None
-    ) -> dict[str, Any]:
-        info = service.get("MlModelInfo") or {}
-        summary = {
-            "name": service["ServiceId"],
-            "flavor": FLAVOR,
-            "endpoint": service.get("ServiceGroupId"),
-            "service_group_id": service.get("ServiceGroupId"),
-            "service_group_name": group_name or service.get("ServiceName"),
-            "version": service.get("Version"),
-            "status": service.get("Status"),
-            "instance_type": service.get("InstanceType"),
-            "replicas": service.get("Replicas"),
-            "model_path": info.get("ModelPath"),
-            "model_version": info.get("Version"),
-        }
-        if model is not None:
-            summary["model_uri"] = model.model_uri
-        return summary
 
     def update_deployment(
         self,
@@ -387,33 +391,65 @@ class TcDeploymentClient(BaseDeploymentClient):
                     f"service_action={action} makes the service ignore the other changes ({ignored}): "
                     "send them in a separate update."
                 )
-            if action == "SCALE" and "replicas" not in options:
-                raise invalid("service_action=SCALE needs replicas (-C replicas=N).")
             if action != "SCALE" and "replicas" in options:
                 raise invalid(f"replicas goes with service_action=SCALE, not {action}.")
         elif model_uri is None and not opt.api_members(options, opt.UPDATE):
             raise invalid("Nothing to update: give a model URI (-m) or options (-C key=value).")
+        if options.get("model_source") == "MODEL" and "image_info" in options:
+            raise invalid("image_info runs an image, but model_source=MODEL runs the MLflow model: drop one of them.")
         service = self._service(name, endpoint)
         service_id = service["ServiceId"]
         model, scan = None, None
         if action is not None:
             params: dict[str, Any] = {"ServiceId": service_id, "ServiceAction": action}
             if action == "SCALE":
-                params["Replicas"] = options["replicas"]
+                params["Replicas"] = self._scale_to(service, options)
         else:
+            self._check_update(service, options)
             if "instance_type" in options:
                 self._instance_type(options["instance_type"], opt.value(options, "charge_type"))
             model = resolve(model_uri, self.api) if model_uri is not None else None
             scan = self._gate(model, options) if model is not None else None
             params = {"ServiceId": service_id, **self._service_info(model, options, opt.UPDATE)}
+            if "image_info" in options and "model_source" not in options:
+                params["ModelSource"] = "IMAGE"
         updated = self.api.update_service(params)
         logger.info("tcdeploy: updated %s (%s)", service_id, action or ", ".join(sorted(set(params) - {"ServiceId"})))
         status = str(updated.get("Status") or "")
         if opt.value(options, "wait"):
             stopping = action == "STOP" or (action is None and status in ("Stopped", "Stopping"))
             updated = self._wait(service_id, waiters.STOPPED if stopping else waiters.RUNNING, options)
-        summary = self._summary(updated, model=model)
+        summary = results.deployment_summary(updated)
+        if model is not None:
+            summary["model_uri"] = model.model_uri
         return {**summary, "scan": scan} if scan is not None else summary
+
+    @staticmethod
+    def _scale_to(service: dict[str, Any], options: dict[str, Any]) -> int:
+        """SCALE's replica count: the one given, else (as 1.0.3 accepted ``SCALE`` alone) the current one."""
+        if "replicas" in options:
+            return int(options["replicas"])
+        current = int(service.get("Replicas") or 0)
+        if current < 1:
+            raise invalid(
+                f"service_action=SCALE needs replicas (-C replicas=N): {service['ServiceId']} runs no replica now "
+                f"(status {service.get('Status')}), so there is no current count to keep."
+            )
+        logger.info("tcdeploy: service_action=SCALE without replicas: sending the current count, %d", current)
+        return current
+
+    @staticmethod
+    def _check_update(service: dict[str, Any], options: dict[str, Any]) -> None:
+        """Combinations an update refuses, given what the service already has."""
+        if options.get("charge_type") == "PREPAID" and not (
+            options.get("resource_group_id") or service.get("ResourceGroupId")
+        ):
+            raise invalid(
+                f"charge_type=PREPAID runs {service['ServiceId']} in a prepaid resource group, and it has none: "
+                "give resource_group_id (and resources)."
+            )
+        if options.get("model_source") == "IMAGE" and not (options.get("image_info") or service.get("ImageInfo")):
+            raise invalid(f"model_source=IMAGE needs image_info: {service['ServiceId']} has no image to run.")
 
     def delete_deployment(self, name: str, config: dict[str, Any] | None = None, endpoint: str | None = None) -> None:
         """Delete a service version; deleting one that does not exist is not an error."""
@@ -435,11 +471,17 @@ class TcDeploymentClient(BaseDeploymentClient):
     def list_deployments(self, endpoint: str | None = None) -> list[dict[str, Any]]:
         """One item per service version (``name`` is the ServiceId), optionally of one endpoint only."""
         groups = [self._group(endpoint)] if endpoint else list(self.api.iter_groups())
-        return [self._summary(s, g.get("ServiceGroupName")) for g in groups for s in g.get("Services") or []]
+        return [
+            results.deployment_summary(s, g.get("ServiceGroupName")) for g in groups for s in g.get("Services") or []
+        ]
 
-    def get_deployment(self, name: str, endpoint: str | None = None) -> dict[str, Any]:
+    def get_deployment(self, name: str, endpoint: str | None = None, include_events: bool = False) -> dict[str, Any]:
+        """The service version, snake_case; ``include_events=True`` adds its latest events (newest first)."""
         service = self._service(name, endpoint)
-        return {"name": service["ServiceId"], "flavor": FLAVOR, **to_snake(service)}
+        detail = results.deployment_detail(service)
+        if include_events:
+            detail["events"] = to_snake(self.api.list_events(service["ServiceId"], EVENTS_SHOWN))
+        return detail
 
     # --- predict -------------------------------------------------------------------------------------------------
     def predict(
@@ -454,25 +496,19 @@ class TcDeploymentClient(BaseDeploymentClient):
         ``deployment_name`` (or ``endpoint``) is a group ID, a ServiceId or a name. The relative URL is
         ``config["relative_url"]``, an ``endpoint`` starting with ``/``, or ``/invocations``.
         """
-        config = dict(config or {})
-        unknown = sorted(set(config) - set(PREDICT_CONFIG))
-        if unknown:
-            raise invalid(f"Unknown predict option(s) {', '.join(unknown)}; known: {', '.join(PREDICT_CONFIG)}.")
-        url = config.get("relative_url")
+        options = opt.parse(config, opt.PREDICT)
+        url = options.get("relative_url")
         if endpoint is not None and endpoint.startswith("/"):
             if url is not None and url != endpoint:
                 raise invalid("Give the relative URL once: as endpoint or as config['relative_url'].")
             url, endpoint = endpoint, None
-        url = validate_relative_url(url if url is not None else DEFAULT_RELATIVE_URL)
+        url = validate_relative_url(url if url is not None else opt.value(options, "relative_url"))
         target = deployment_name or endpoint
         if not target:
             raise invalid("predict() needs a deployment name or an endpoint.")
         body = encode_inputs(inputs)
-        token = config.get("auth_token")
-        if token is not None and not isinstance(token, str):
-            raise invalid("auth_token must be a string.")
         group_id = self._group_id_for(target, endpoint if deployment_name else None)
-        return decode_answer(target, self.api.call_test(group_id, url, body, token))
+        return decode_answer(target, self.api.call_test(group_id, url, body, options.get("auth_token")))
 
     def _group_id_for(self, target: str, endpoint: str | None) -> str:
         """A group ID or name first, then a ServiceId or service name."""
@@ -493,25 +529,70 @@ class TcDeploymentClient(BaseDeploymentClient):
         )
 
     def list_endpoints(self) -> list[dict[str, Any]]:
-        return [self._endpoint_summary(g) for g in self.api.iter_groups()]
+        return [results.endpoint_summary(g) for g in self.api.iter_groups()]
 
-    def get_endpoint(self, endpoint: str) -> dict[str, Any]:
+    def get_endpoint(self, endpoint: str, reveal_tokens: bool = False) -> dict[str, Any]:
+        """The service group with its versions, auth tokens and call addresses (``call_info``).
+
+        Token values show only their last 4 characters unless ``reveal_tokens=True``.
+        """
         group = self._group(endpoint)
-        return {"name": group["ServiceGroupId"], **to_snake(group)}
+        return results.endpoint_detail(group, self.api.call_info(group["ServiceGroupId"]), reveal_tokens)
 
     def update_endpoint(self, endpoint: str, config: dict[str, Any] | None = None) -> dict[str, Any]:
-        config = dict(config or {})
-        unknown = sorted(set(config) - set(ENDPOINT_CONFIG))
-        if unknown or "description" not in config:
-            raise invalid(
-                f"update_endpoint takes one option, description (-C description=…); got {', '.join(unknown) or 'none'}."
-            )
-        description = config["description"]
-        if not isinstance(description, str):
-            raise invalid("description must be a string.")
+        """Change an endpoint: ``description``, ``authorization_enable``, and named auth tokens
+        (``create_auth_token``, ``update_auth_token``, ``delete_auth_token``). Returns ``get_endpoint``'s view.
+
+        CLI: ``mlflow deployments update-endpoint -t tcdeploy --endpoint iris -C create_auth_token=ci-bot``.
+        """
+        options = opt.parse(config, opt.ENDPOINT)
+        if not set(options) & set(ENDPOINT_CHANGES):
+            raise invalid(f"Nothing to change: give one of {', '.join(ENDPOINT_CHANGES)} (-C key=value).")
         group = self._group(endpoint)
-        self.api.update_group(group["ServiceGroupId"], description)
-        return self._endpoint_summary(self.api.get_group(group["ServiceGroupId"]))
+        group_id = group["ServiceGroupId"]
+        new, changed, deleted = (
+            options.get("create_auth_token"),
+            options.get("update_auth_token"),
+            options.get("delete_auth_token"),
+        )
+        if new is not None and results.token_named(group, new["Name"]):
+            raise MlflowException(
+                f"The endpoint {endpoint!r} already has an auth token named {new['Name']!r}.",
+                error_code=RESOURCE_ALREADY_EXISTS,
+            )
+        to_change = self._token(group, endpoint, changed["Name"]) if changed is not None else None
+        to_delete = self._token(group, endpoint, deleted) if deleted is not None else None
+        if "description" in options:
+            self.api.update_group(group_id, options["description"])
+        if "authorization_enable" in options:
+            self.api.set_authorization(group_id, options["authorization_enable"])
+        if new is not None:
+            self.api.create_auth_token(group_id, new)
+        if changed is not None and to_change is not None:
+            base = to_change.get("Base") or {}
+            token = {"Base": {"Name": changed["Name"], "Value": base.get("Value")}}
+            if "Description" in changed:
+                token["Base"]["Description"] = changed["Description"]
+            if "Limits" in changed:
+                token["Limits"] = changed["Limits"]
+            self.api.update_auth_token(group_id, token)
+        if to_delete is not None:
+            self.api.delete_auth_token(group_id, str((to_delete.get("Base") or {}).get("Value")))
+        logger.info(
+            "tcdeploy: updated endpoint %s (%s)", group_id, ", ".join(sorted(set(options) & set(ENDPOINT_CHANGES)))
+        )
+        return self.get_endpoint(group_id, reveal_tokens=opt.value(options, "reveal_tokens"))
+
+    @staticmethod
+    def _token(group: dict[str, Any], endpoint: str, name: str) -> dict[str, Any]:
+        token = results.token_named(group, name)
+        if token is None:
+            names = ", ".join(results.token_names(group)) or "(none)"
+            raise MlflowException(
+                f"The endpoint {endpoint!r} has no auth token named {name!r}; its tokens: {names}.",
+                error_code=RESOURCE_DOES_NOT_EXIST,
+            )
+        return token
 
     def delete_endpoint(self, endpoint: str) -> None:
         """Delete a service group and all its versions; a missing one is not an error."""
@@ -523,19 +604,6 @@ class TcDeploymentClient(BaseDeploymentClient):
                 raise
             logger.info("tcdeploy: endpoint %s does not exist; nothing to delete", endpoint)
 
-    @staticmethod
-    def _endpoint_summary(group: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "name": group["ServiceGroupId"],
-            "service_group_name": group.get("ServiceGroupName"),
-            "description": group.get("Description"),
-            "status": group.get("Status"),
-            "service_count": group.get("ServiceCount"),
-            "running_service_count": group.get("RunningServiceCount"),
-            "latest_version": group.get("LatestVersion"),
-            "deployments": [s["ServiceId"] for s in group.get("Services") or []],
-        }
-
     # --- instance types and pods ---------------------------------------------------------------------------------
     def list_instance_types(self, spec_type: str | None = None) -> list[dict[str, Any]]:
         """The instance specs on offer; ``spec_type`` ``CPU`` or ``GPU`` filters them."""
@@ -546,7 +614,7 @@ class TcDeploymentClient(BaseDeploymentClient):
             specs = [s for s in specs if s.get("SpecType") == str(spec_type).upper()]
         return to_snake(specs)
 
-    def _pod(self, deployment_name: str, pod_name: str, wildcard: bool = False) -> str:
+    def _pod(self, deployment_name: str, pod_name: Any, wildcard: bool = False) -> str:
         valid = isinstance(pod_name, str) and (
             POD_NAME_RE.match(pod_name) or (wildcard and POD_PATTERN_RE.match(pod_name))
         )
@@ -554,15 +622,22 @@ class TcDeploymentClient(BaseDeploymentClient):
             raise invalid(f"{pod_name!a} is not a pod name (get_deployment(...)['pod_infos'] lists them).")
         return str(self._service(deployment_name)["ServiceId"])
 
-    def debug_pod_shell(self, deployment_name: str, pod_name: str) -> dict[str, Any]:
-        """A short-lived web-shell URL for one pod: ``{"url": …}``."""
-        service_id = self._pod(deployment_name, pod_name)
-        return to_snake(self.api.pod_url(service_id, pod_name))
+    def debug_pod_shell(
+        self, deployment_name: str | None = None, pod_name: str | None = None, *, service_id: str | None = None
+    ) -> dict[str, Any]:
+        """A short-lived web-shell URL for one pod: ``{"url", "request_id"}``."""
+        target = self._pod(_deployment_arg("debug_pod_shell", deployment_name, service_id), pod_name)
+        data, request_id = self.api.pod_url(target, pod_name)
+        return {**to_snake(data), "request_id": request_id}
 
-    def restart_pod(self, deployment_name: str, pod_name: str) -> dict[str, Any]:
-        """Rebuild one pod: ``{"ti_one_rebuild_service_request_id": …}``."""
-        service_id = self._pod(deployment_name, pod_name)
-        return to_snake(self.api.rebuild_pod(service_id, pod_name))
+    def restart_pod(
+        self, deployment_name: str | None = None, pod_name: str | None = None, *, service_id: str | None = None
+    ) -> dict[str, Any]:
+        """Rebuild one pod: ``{"request_id", "ti_one_rebuild_service_request_id"}`` (the API call's RequestId and
+        the TI-ONE request behind it)."""
+        target = self._pod(_deployment_arg("restart_pod", deployment_name, service_id), pod_name)
+        data, request_id = self.api.rebuild_pod(target, pod_name)
+        return {**to_snake(data), "request_id": request_id}
 
     def _log_query(
         self,
@@ -588,7 +663,7 @@ class TcDeploymentClient(BaseDeploymentClient):
 
     def get_pod_logs(
         self,
-        deployment_name: str,
+        deployment_name: str | None = None,
         pod_name: str | None = None,
         limit: int = 100,
         context: str | None = None,
@@ -596,26 +671,33 @@ class TcDeploymentClient(BaseDeploymentClient):
         end_time: str | None = None,
         keyword: str | None = None,
         order: str = "DESC",
+        *,
+        service_id: str | None = None,
     ) -> dict[str, Any]:
-        """One page of logs: ``{"content": [{"id", "message", "pod_name", "timestamp"}], "context": cursor}``."""
+        """One page of logs: ``{"logs": [{"id", "timestamp", "pod_name", "message"}], "context": cursor}``; pass
+        ``context`` back for the next page (empty at the end). ``pod_name`` takes a trailing ``*``."""
+        name = _deployment_arg("get_pod_logs", deployment_name, service_id)
         if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 1000:
             raise invalid(f"limit must be from 1 to 1000, not {limit!r}.")
-        query = self._log_query(deployment_name, pod_name, start_time, end_time, keyword, order)
+        query = self._log_query(name, pod_name, start_time, end_time, keyword, order)
         query["Limit"] = limit
         if context:
             query["Context"] = context
-        return to_snake(self.api.logs_page(query))
+        page = self.api.logs_page(query)
+        return {"logs": to_snake(page.get("Content") or []), "context": page.get("Context") or ""}
 
     def iter_pod_logs(
         self,
-        deployment_name: str,
+        deployment_name: str | None = None,
         pod_name: str | None = None,
         start_time: str | None = None,
         end_time: str | None = None,
         keyword: str | None = None,
         order: str = "ASC",
+        *,
+        service_id: str | None = None,
     ) -> Iterator[dict[str, Any]]:
-        """Every log line, across all pages."""
-        query = self._log_query(deployment_name, pod_name, start_time, end_time, keyword, order)
-        for entry in self.api.iter_logs({**query, "Limit": 1000}):
-            yield to_snake(entry)
+        """Every log line, across all pages (arguments are checked now; pages are read as you iterate)."""
+        name = _deployment_arg("iter_pod_logs", deployment_name, service_id)
+        query = self._log_query(name, pod_name, start_time, end_time, keyword, order)
+        return (to_snake(entry) for entry in self.api.iter_logs({**query, "Limit": 1000}))

@@ -1,7 +1,7 @@
-"""The one table of deployment options (``config`` / ``-C key=value``).
+"""The one table of options every method takes in ``config`` (``-C key=value`` on the CLI).
 
-It drives coercion of CLI strings, validation, request building, ``target_help()`` and the README's reference
-(``tcdeploy options`` prints that reference).
+It drives coercion of CLI strings, validation (nested objects included), request building, ``target_help()`` and the
+README's reference (``tcdeploy options`` prints that reference).
 """
 
 from __future__ import annotations
@@ -14,36 +14,107 @@ from typing import Any
 
 from .errors import invalid
 from .scan.policy import parse_ignore
+from .schema import (
+    SCALARS,
+    ListOf,
+    Member,
+    Struct,
+    coerce_scalar,
+    describe,
+    normalize,
+    parse_json,
+    secrets_in,
+)
 
-CREATE, UPDATE = "create", "update"
+CREATE, UPDATE, PREDICT, ENDPOINT = "create", "update", "predict", "endpoint"
+DEPLOY = (CREATE, UPDATE)
 
-TRUE = ("true", "1", "yes", "on")
-FALSE = ("false", "0", "no", "off")
+LOG_CONFIG = Struct("LogConfig", (Member("LogsetId", "str", True), Member("TopicId", "str", True)))
+SCHEDULED_ACTION = Struct("ScheduledAction", (Member("ScheduleStop", "bool"), Member("ScheduleStopTime", "str")))
+SERVICE_LIMIT = Struct(
+    "ServiceLimit",
+    (
+        Member("EnableInstanceRpsLimit", "bool", True),
+        Member("InstanceRpsLimit", "int", True),
+        Member("EnableInstanceReqLimit", "bool", True),
+        Member("InstanceReqLimit", "int", True),
+    ),
+)
+RESOURCES = Struct(
+    "ResourceInfo",
+    (Member("Cpu", "int", True), Member("Memory", "int", True), Member("Gpu", "int"), Member("GpuType", "str")),
+)
+IMAGE_SECRET = Struct(
+    "ImageSecret",
+    (
+        Member("Username", "str"),
+        Member("Password", "str", secret=True),
+        Member("KeyId", "str"),
+        Member("SecretId", "str"),
+    ),
+)
+IMAGE_INFO = Struct(
+    "ImageInfo",
+    (
+        Member("ImageType", "str", True, choices=("TCR", "CCR", "PreSet", "CUSTOM")),
+        Member("ImageUrl", "str", True),
+        Member("RegistryRegion", "str"),
+        Member("RegistryId", "str"),
+        Member("ImageSecret", IMAGE_SECRET),
+    ),
+)
+NV_PAIR = Struct("NVPair", (Member("Name", "str", True), Member("Value", "str")))
+TOKEN_LIMIT = Struct(
+    "AuthTokenLimit", (Member("Strategy", "str", True, ("PerMinute", "PerDay")), Member("Max", "int", True))
+)
+NEW_TOKEN = Struct("AuthToken", (Member("Name", "str", True), Member("Description", "str")))
+TOKEN_CHANGE = Struct(
+    "AuthToken", (Member("Name", "str", True), Member("Description", "str"), Member("Limits", ListOf(TOKEN_LIMIT)))
+)
 
 
 def _env_pairs(value: Any) -> list[dict[str, str]]:
+    """``{"NAME": "value"}`` or ``[{"name": …, "value": …}]`` → the API's ``[{"Name", "Value"}]``."""
+    value = parse_json("env", value)
     if isinstance(value, dict):
-        return [{"Name": str(k), "Value": str(v)} for k, v in value.items()]
-    return [{"Name": str(p["Name"]), "Value": str(p.get("Value", ""))} for p in value]
+        return [{"Name": str(k), "Value": "" if v is None else str(v)} for k, v in value.items()]
+    if isinstance(value, list):
+        return normalize("env", value, ListOf(NV_PAIR))
+    raise invalid(f'Option \'env\' must be a JSON object ({{"NAME": "value"}}) or a list of pairs, not {value!r}.')
+
+
+def _new_token(value: Any) -> dict[str, Any]:
+    """A token name alone, or ``{"name", "description"}``."""
+    if isinstance(value, str) and value.strip().startswith("{"):
+        value = parse_json("create_auth_token", value)
+    return normalize("create_auth_token", {"Name": value} if isinstance(value, str) else value, NEW_TOKEN)
 
 
 @dataclass(frozen=True)
 class Option:
     key: str
-    type: str
-    """``str``, ``int``, ``float``, ``bool``, ``object`` (JSON text from the CLI) or ``advisories``."""
+    type: str | Struct | ListOf
+    """``str``, ``int``, ``float``, ``bool``, a ``Struct`` (JSON text from the CLI), ``advisories``, or ``custom``
+    (``parse_with`` reads it)."""
     doc: str
     default: Any = None
     field: str | None = None
-    """The API member it fills; ``None`` for options the client itself uses."""
+    """The API member it fills on every scope that sends it; ``None`` for what the client itself uses."""
+    scope_fields: tuple[tuple[str, str], ...] = ()
+    """Per-scope API members where they differ: ``((CREATE, "TioneResourceInfo"), (UPDATE, "Resources"))``."""
     group: bool = False
     """On create, a member of the request itself rather than of ``Services[0]``."""
-    scopes: tuple[str, ...] = (CREATE, UPDATE)
+    scopes: tuple[str, ...] = DEPLOY
     choices: tuple[str, ...] = ()
     bounds: tuple[float, float] | None = None
-    to_api: Callable[[Any], Any] | None = None
-    required_keys: tuple[str, ...] = ()
-    """For objects: the keys the API requires in it."""
+    parse_with: Callable[[Any], Any] | None = None
+    secret: bool = False
+    """Its value is a credential: never logged, never shown."""
+    sent_as: str = ""
+    """What the reference shows as the API member when it is not one member (an action, say)."""
+
+    def member(self, scope: str) -> str | None:
+        return dict(self.scope_fields).get(scope, self.field)
 
 
 OPTIONS: tuple[Option, ...] = (
@@ -51,13 +122,13 @@ OPTIONS: tuple[Option, ...] = (
         "instance_type",
         "str",
         "Instance spec, e.g. TI.S.MEDIUM.POST; checked against the live spec list "
-        "(`list_instance_types()`). Default: the smallest available CPU spec.",
+        "(`list_instance_types()`). Default: the smallest available CPU spec (postpaid).",
         field="InstanceType",
     ),
     Option(
         "replicas",
         "int",
-        "Number of replicas (1-100). With service_action=SCALE, the new count.",
+        "Number of replicas (1-100). With service_action=SCALE, the new count (default: the current one).",
         1,
         field="Replicas",
         bounds=(1, 100),
@@ -65,10 +136,17 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "charge_type",
         "str",
-        "Billing mode.",
+        "Billing mode. PREPAID runs in a prepaid resource group: give resource_group_id and resources.",
         "POSTPAID_BY_HOUR",
         field="ChargeType",
         choices=("POSTPAID_BY_HOUR", "PREPAID"),
+    ),
+    Option("resource_group_id", "str", "Prepaid resource group the service runs in.", field="ResourceGroupId"),
+    Option(
+        "resources",
+        RESOURCES,
+        "What each replica takes from the resource group: cpu in 1/1000 cores, memory in MB, gpu in 1/100 cards.",
+        scope_fields=((CREATE, "TioneResourceInfo"), (UPDATE, "Resources")),
     ),
     Option("scale_mode", "str", "Scaling mode.", "MANUAL", field="ScaleMode", choices=("MANUAL", "AUTO")),
     Option(
@@ -81,11 +159,18 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "model_source",
         "str",
-        "Where the service's code comes from: the MLflow model or an image.",
+        "Where the service's code comes from: the MLflow model, or a container image (image_info).",
         "MODEL",
         field="ModelSource",
         group=True,
         choices=("MODEL", "IMAGE"),
+    ),
+    Option(
+        "image_info",
+        IMAGE_INFO,
+        "A container image to run (implies model_source=IMAGE); it should serve MLflow's scoring protocol on "
+        "service_port.",
+        field="ImageInfo",
     ),
     Option(
         "service_port",
@@ -96,52 +181,43 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option("command", "str", "Start command of the container.", field="Command"),
     Option(
-        "env", "object", 'Environment variables, as a JSON object: {"NAME": "value"}.', field="Env", to_api=_env_pairs
+        "env",
+        "custom",
+        'Environment variables: {"NAME": "value"}, or [{"name": "NAME", "value": "value"}].',
+        field="Env",
+        parse_with=_env_pairs,
     ),
     Option("log_enable", "bool", "Ship logs to CLS (needs log_config).", field="LogEnable", group=True),
-    Option(
-        "log_config",
-        "object",
-        'CLS target: {"LogsetId": "…", "TopicId": "…"}.',
-        field="LogConfig",
-        group=True,
-        required_keys=("LogsetId", "TopicId"),
-    ),
+    Option("log_config", LOG_CONFIG, "CLS target.", field="LogConfig", group=True),
     Option(
         "authorization_enable",
         "bool",
-        "Require an auth token on calls to the service.",
+        "Require an auth token on calls to the endpoint (update_endpoint: turn it on or off).",
         field="AuthorizationEnable",
         group=True,
+        scopes=(*DEPLOY, ENDPOINT),
+        sent_as="`AuthorizationEnable`; `UpdateModelServiceAuthorization` (endpoint)",
     ),
     Option(
         "scheduled_action",
-        "object",
-        'Scheduled stop: {"ScheduleStop": true, "ScheduleStopTime": "2026-12-01T20:00:00+08:00"}.',
+        SCHEDULED_ACTION,
+        "Scheduled stop, e.g. schedule_stop_time 2026-12-01T20:00:00+08:00.",
         field="ScheduledAction",
     ),
-    Option(
-        "service_limit",
-        "object",
-        'Rate limits: {"EnableInstanceRpsLimit": true, "InstanceRpsLimit": 50, '
-        '"EnableInstanceReqLimit": false, "InstanceReqLimit": 0} (all four keys).',
-        field="ServiceLimit",
-        required_keys=("EnableInstanceRpsLimit", "InstanceRpsLimit", "EnableInstanceReqLimit", "InstanceReqLimit"),
-    ),
+    Option("service_limit", SERVICE_LIMIT, "Rate limits per instance (0: unlimited).", field="ServiceLimit"),
     Option(
         "status",
         "str",
-        "Initial status sent with a create (the API's example: NEW).",
+        "Status sent with a create (the API's example: NEW) or an update (1.0.3 scripts send RUNNING).",
         "NEW",
         field="Status",
         group=True,
-        scopes=(CREATE,),
     ),
     Option(
         "service_action",
         "str",
-        "START or STOP on create; STOP, RESUME or SCALE (with replicas) on update. "
-        "With an action, other update options are ignored by the service.",
+        "START or STOP on create; STOP, RESUME or SCALE on update (with an action the service ignores other "
+        "changes, so they are refused).",
         field="ServiceAction",
         group=True,
         choices=("START", "STOP", "RESUME", "SCALE"),
@@ -156,6 +232,26 @@ OPTIONS: tuple[Option, ...] = (
     Option("catalog_path", "str", "Inference table: catalog (DataLakeCatalog).", field="CatalogPath", group=True),
     Option("schema_path", "str", "Inference table: schema (database).", field="SchemaPath", group=True),
     Option("payload_path", "str", "Inference table: table prefix (<prefix>_payload).", field="PayloadPath", group=True),
+    Option(
+        "inference_table_cos_bucket",
+        "str",
+        "Inference table: the COS bucket requests and answers are pushed to.",
+        field="InferenceTableCosBucket",
+        scopes=(UPDATE,),
+    ),
+    Option("cos_region", "str", "Inference table: the COS bucket's region.", field="CosRegion", scopes=(UPDATE,)),
+    Option(
+        "catalog_name",
+        "str",
+        "Catalog of the registered model, for status sync. Default: from a models:/Catalog.Schema.Model URI.",
+        field="CatalogName",
+    ),
+    Option(
+        "schema_name",
+        "str",
+        "Schema of the registered model, for status sync. Default: from a models:/Catalog.Schema.Model URI.",
+        field="SchemaName",
+    ),
     Option(
         "scan",
         "str",
@@ -198,92 +294,102 @@ OPTIONS: tuple[Option, ...] = (
     Option("wait", "bool", "Wait until the service is RUNNING (or Stopped), with progress lines.", True),
     Option("timeout", "float", "Seconds to wait before giving up (the service keeps going).", 900.0, bounds=(1, 86400)),
     Option("poll_interval", "float", "Seconds between two status checks while waiting.", 2.0, bounds=(0.05, 300)),
+    Option(
+        "relative_url",
+        "str",
+        "Path on the service that predict calls (a plain path; see the SSRF rules).",
+        "/invocations",
+        field="RelativeUrl",
+        scopes=(PREDICT,),
+    ),
+    Option(
+        "auth_token",
+        "str",
+        "Auth token value for an endpoint with authorization on.",
+        field="AuthTokenValue",
+        scopes=(PREDICT,),
+        secret=True,
+    ),
+    Option(
+        "description",
+        "str",
+        "New description of the endpoint (service group).",
+        field="Description",
+        scopes=(ENDPOINT,),
+        sent_as="`Description` (UpdateModelServiceGroup)",
+    ),
+    Option(
+        "create_auth_token",
+        NEW_TOKEN,
+        "Add a named auth token to the endpoint: a name, or {name, description}.",
+        scopes=(ENDPOINT,),
+        parse_with=_new_token,
+        sent_as="`CreateModelServiceAuthToken`",
+    ),
+    Option(
+        "update_auth_token",
+        TOKEN_CHANGE,
+        "Change the named token's description or limits (strategy PerMinute|PerDay, max).",
+        scopes=(ENDPOINT,),
+        sent_as="`UpdateModelServiceAuthToken`",
+    ),
+    Option(
+        "delete_auth_token",
+        "str",
+        "Delete the auth token with this name.",
+        scopes=(ENDPOINT,),
+        sent_as="`DeleteModelServiceAuthToken`",
+    ),
+    Option(
+        "reveal_tokens",
+        "bool",
+        "Show auth token values in full in the result (by default only their last 4 characters).",
+        False,
+        scopes=(ENDPOINT,),
+    ),
 )
 BY_KEY = {o.key: o for o in OPTIONS}
 
 
 def _coerce(option: Option, value: Any) -> Any:
     key, kind = option.key, option.type
-    if kind == "object" and isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except ValueError as exc:
-            raise invalid(f"Option {key!r} must be JSON ({kind}), not {value!r}: {exc}.") from exc
-    if kind == "bool":
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, str) and value.strip().lower() in TRUE + FALSE:
-            return value.strip().lower() in TRUE
-        raise invalid(f"Option {key!r} must be true or false, not {value!r}.")
-    if kind in ("int", "float"):
-        if isinstance(value, bool):
-            raise invalid(f"Option {key!r} must be a number, not {value!r}.")
-        try:
-            number = int(value) if kind == "int" else float(value)
-        except (TypeError, ValueError) as exc:
-            raise invalid(
-                f"Option {key!r} must be {'an integer' if kind == 'int' else 'a number'}, not {value!r}."
-            ) from exc
-        if kind == "int" and isinstance(value, float) and not value.is_integer():
-            raise invalid(f"Option {key!r} must be an integer, not {value!r}.")
-        if option.bounds and not option.bounds[0] <= number <= option.bounds[1]:
-            low, high = option.bounds
-            raise invalid(f"Option {key!r} must be from {low:g} to {high:g}, not {number:g}.")
-        return number
-    if kind == "str":
-        if not isinstance(value, str) or not value.strip():
-            raise invalid(f"Option {key!r} must be a non-empty string, not {value!r}.")
-        value = value.strip()
-        if option.choices:
-            chosen = next((c for c in option.choices if c.upper() == value.upper()), None)
-            if chosen is None:
-                raise invalid(f"Option {key!r} must be one of {', '.join(option.choices)}, not {value!r}.")
-            return chosen
-        return value
+    if option.parse_with is not None:
+        return option.parse_with(value)
+    if isinstance(kind, (Struct, ListOf)):
+        return normalize(key, parse_json(key, value), kind)
+    if kind in SCALARS:
+        return coerce_scalar(key, kind, value, option.choices, option.bounds)
     if kind == "advisories":
         if isinstance(value, str):
             text = value.strip()
-            if text[:1] in "[{":
-                try:
-                    value = json.loads(text)
-                except ValueError as exc:
-                    raise invalid(f"Option {key!r} must be JSON or comma-separated IDs, not {value!r}: {exc}.") from exc
-            else:
-                value = [v for v in text.split(",") if v]
+            value = parse_json(key, text) if text[:1] in "[{" else [v for v in text.split(",") if v]
         try:
             return parse_ignore(value)
         except ValueError as exc:
             raise invalid(f"Option {key!r}: {exc}.") from exc
-    if kind == "object":
-        if not isinstance(value, dict):
-            raise invalid(f"Option {key!r} must be a JSON object, not {value!r}.")
-        missing = [k for k in option.required_keys if k not in value]
-        if missing:
-            raise invalid(f"Option {key!r} needs the keys {', '.join(missing)}.")
-        return value
     raise invalid(f"Option {key!r} has an unknown type {kind!r}.")
 
 
-def parse(config: Mapping[str, Any] | None, scope: str, extra: tuple[str, ...] = ()) -> dict[str, Any]:
-    """Coerce and check ``config``; return only the keys given (defaults are applied by the caller's needs).
-
-    ``extra`` names keys another part owns (they pass through unchanged).
-    """
+def parse(config: Mapping[str, Any] | None, scope: str) -> dict[str, Any]:
+    """Coerce and check ``config`` for a method of ``scope``; return only the keys given (defaults: ``value``)."""
+    if config is not None and not isinstance(config, Mapping):
+        raise invalid(f"config must be a dict of options, not {type(config).__name__}.")
     parsed: dict[str, Any] = {}
-    for key, value in (config or {}).items():
-        if key in extra:
-            parsed[key] = value
-            continue
+    for key, raw in (config or {}).items():
         option = BY_KEY.get(key)
-        if option is None:
-            hint = get_close_matches(key, list(BY_KEY) + list(extra), n=1)
+        if option is None or scope not in option.scopes:
+            known = [o.key for o in OPTIONS if scope in o.scopes]
+            hint = get_close_matches(str(key), known, n=1)
             maybe = f" Did you mean {hint[0]!r}?" if hint else ""
-            raise invalid(f"Unknown option {key!r}.{maybe} `mlflow deployments help -t tcdeploy` lists them all.")
-        if scope not in option.scopes:
-            raise invalid(f"Option {key!r} can only be given on {' or '.join(option.scopes)}.")
-        if value is None:
+            if option is not None:
+                raise invalid(f"Option {key!r} is for {' or '.join(option.scopes)}, not {scope}.{maybe}")
+            raise invalid(
+                f"Unknown option {key!r} for {scope}.{maybe} Known: {', '.join(known)} "
+                "(`mlflow deployments help -t tcdeploy` explains them)."
+            )
+        if raw is None:
             continue
-        parsed[key] = _coerce(option, value)
+        parsed[key] = _coerce(option, raw)
     return parsed
 
 
@@ -295,30 +401,73 @@ def api_members(options: Mapping[str, Any], scope: str, group: bool | None = Non
     """The API members the given options fill; ``group`` selects request-level or per-version members."""
     members = {}
     for option in OPTIONS:
-        if option.field is None or scope not in option.scopes or option.key not in options:
+        member = option.member(scope)
+        if member is None or scope not in option.scopes or option.key not in options:
             continue
         if group is not None and option.group != group:
             continue
-        raw = options[option.key]
-        members[option.field] = option.to_api(raw) if option.to_api else raw
+        members[member] = options[option.key]
     return members
 
 
+def check_create(options: Mapping[str, Any]) -> None:
+    """Combinations a create refuses before anything is sent."""
+    if value(options, "charge_type") == "PREPAID":
+        missing = [k for k in ("resource_group_id", "resources") if k not in options]
+        if missing:
+            raise invalid(
+                f"charge_type=PREPAID runs the service in a prepaid resource group: give {' and '.join(missing)} "
+                '(-C resource_group_id=trsg-… -C resources=\'{"cpu": 4000, "memory": 8192}\'), or use '
+                "charge_type=POSTPAID_BY_HOUR with an instance_type."
+            )
+    if options.get("model_source") == "IMAGE" and "image_info" not in options:
+        raise invalid(
+            'model_source=IMAGE needs the image to run: -C image_info=\'{"image_type": "CCR", "image_url": '
+            '"ccr.ccs.tencentyun.com/ns/model:1"}\'.'
+        )
+    if options.get("model_source") == "MODEL" and "image_info" in options:
+        raise invalid("image_info runs an image, but model_source=MODEL runs the MLflow model: drop one of them.")
+
+
+def secret_members() -> set[str]:
+    """API member names whose values are credentials, from the table (nested objects included)."""
+    found: set[str] = set()
+    for option in OPTIONS:
+        if option.secret:
+            found |= {m for m in (option.member(s) for s in option.scopes) if m}
+        found |= secrets_in(option.type) if isinstance(option.type, (Struct, ListOf)) else set()
+    return found
+
+
+def _type_text(option: Option, separator: str) -> str:
+    if option.choices:
+        return separator.join(option.choices)
+    if isinstance(option.type, (Struct, ListOf)):
+        return f"object {describe(option.type)}"
+    return {"custom": "object", "advisories": "advisories"}.get(str(option.type), str(option.type))
+
+
+def _member_text(option: Option) -> str:
+    if option.sent_as:
+        return option.sent_as
+    if option.scope_fields:
+        return ", ".join(f"`{field}` ({scope})" for scope, field in option.scope_fields)
+    return f"`{option.field}`" if option.field else "(client)"
+
+
 def reference_markdown() -> str:
-    """The option reference, as the README and `target_help()` show it."""
+    """The option reference, as the README shows it (objects: ``*`` marks a required key)."""
     rows = ["| option | type | default | API member | used on | meaning |", "|---|---|---|---|---|---|"]
     for o in OPTIONS:
         default = "" if o.default is None else json.dumps(o.default)
-        kind = " \\| ".join(o.choices) if o.choices else o.type
-        member = f"`{o.field}`" if o.field else "(client)"
-        rows.append(f"| `{o.key}` | {kind} | {default} | {member} | {', '.join(o.scopes)} | {o.doc} |")
+        kind = _type_text(o, " \\| ")
+        rows.append(f"| `{o.key}` | {kind} | {default} | {_member_text(o)} | {', '.join(o.scopes)} | {o.doc} |")
     return "\n".join(rows)
 
 
 def reference_text() -> str:
     lines = []
     for o in OPTIONS:
-        kind = "|".join(o.choices) if o.choices else o.type
         default = "" if o.default is None else f" (default {json.dumps(o.default)})"
-        lines.append(f"  {o.key} <{kind}>{default}\n      {o.doc}")
+        lines.append(f"  {o.key} <{_type_text(o, '|')}>{default} [{', '.join(o.scopes)}]\n      {o.doc}")
     return "\n".join(lines)

@@ -19,23 +19,33 @@ SECRETS = (SECRET_KEY, STS_TOKEN)
 
 
 class _SecretGuard(logging.Handler):
-    """Watches every log record of the whole run for the test secrets."""
+    """Keeps every log record of the whole run, to be searched at the end for the test secrets, including the
+    ones that only exist at run time (auth token values the emulator made): ``watch_secret`` adds those."""
 
     def __init__(self) -> None:
         super().__init__(level=logging.DEBUG)
-        self.leaks: list[str] = []
+        self.records: list[tuple[str, str]] = []
+        self.secrets: set[str] = set(SECRETS)
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
             text = record.getMessage()
         except Exception:  # a record that cannot format has no text to leak
             return
-        if any(secret in text for secret in SECRETS):
-            self.leaks.append(f"{record.name}: {text[:200]}")
+        self.records.append((record.name, text))
+
+    def leaks(self) -> list[str]:
+        return [f"{name}: {text[:200]}" for name, text in self.records if any(s in text for s in self.secrets)]
 
 
 _GUARD = _SecretGuard()
 _GUARDED = ("", "mlflow_tcdeploy_plugin", "tencentcloud_sdk_common")
+
+
+def watch_secret(value: str) -> str:
+    """Have the run-wide guard fail the run if ``value`` appears in any log record, before or after this call."""
+    _GUARD.secrets.add(value)
+    return value
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -44,8 +54,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    if _GUARD.leaks:
-        print("\nSECRET LEAKED INTO LOGS:\n" + "\n".join(_GUARD.leaks[:10]))
+    leaks = _GUARD.leaks()
+    if leaks:
+        print("\nSECRET LEAKED INTO LOGS:\n" + "\n".join(leaks[:10]))
         session.exitstatus = 1
 
 

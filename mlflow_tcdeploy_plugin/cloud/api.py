@@ -76,7 +76,8 @@ class CloudApi:
         return f"CloudApi(workspace_id={self.workspace_id!r})"
 
     # --- the one way in ------------------------------------------------------------------------------------------
-    def _once(self, action: str, params: dict[str, Any]) -> dict[str, Any]:
+    def _once(self, action: str, params: dict[str, Any]) -> tuple[dict[str, Any], str]:
+        """One attempt: ``(Response.Data, RequestId)``."""
         from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 
         try:
@@ -96,7 +97,7 @@ class CloudApi:
                 str(error.get("Message") or ""),
                 body.get("RequestId"),
             )
-        return body.get("Data") or {}
+        return body.get("Data") or {}, str(body.get("RequestId") or "")
 
     def call(
         self,
@@ -105,7 +106,18 @@ class CloudApi:
         safety: Safety = Safety.READ,
         recover: Callable[[], dict[str, Any] | None] | None = None,
     ) -> dict[str, Any]:
-        """Call ``action`` with retries; ``recover`` finds the result of a CREATE whose first answer was lost."""
+        """Call ``action`` with retries and return ``Response.Data``."""
+        return self.call_with_request_id(action, params, safety, recover)[0]
+
+    def call_with_request_id(
+        self,
+        action: str,
+        params: dict[str, Any],
+        safety: Safety = Safety.READ,
+        recover: Callable[[], dict[str, Any] | None] | None = None,
+    ) -> tuple[dict[str, Any], str]:
+        """``(Response.Data, RequestId)``; ``recover`` finds the result of a CREATE whose first answer was lost
+        (its RequestId is then empty)."""
         params = {"WorkspaceId": self.workspace_id, **params}
         attempt = 0
         while True:
@@ -117,7 +129,7 @@ class CloudApi:
                     found = recover()
                     if found is not None:
                         logger.info("%s: the first attempt had succeeded; using its result", action)
-                        return found
+                        return found, ""
                     retry = attempt < self._policy.max_attempts
                 else:
                     retry = self._policy.should_retry(error, attempt, safety)
@@ -185,11 +197,34 @@ class CloudApi:
             )
         return upstream
 
-    def pod_url(self, service_id: str, pod_name: str) -> dict[str, Any]:
-        return self.call("CreateModelServicePodUrl", {"ServiceId": service_id, "PodName": pod_name})
+    def pod_url(self, service_id: str, pod_name: str) -> tuple[dict[str, Any], str]:
+        return self.call_with_request_id("CreateModelServicePodUrl", {"ServiceId": service_id, "PodName": pod_name})
 
-    def rebuild_pod(self, service_id: str, pod_name: str) -> dict[str, Any]:
-        return self.call("RebuildModelServicePod", {"ServiceId": service_id, "PodName": pod_name}, Safety.ONCE)
+    def rebuild_pod(self, service_id: str, pod_name: str) -> tuple[dict[str, Any], str]:
+        params = {"ServiceId": service_id, "PodName": pod_name}
+        return self.call_with_request_id("RebuildModelServicePod", params, Safety.ONCE)
+
+    # --- call addresses and auth tokens --------------------------------------------------------------------------
+    def call_info(self, group_id: str) -> dict[str, Any]:
+        return self.call("GetModelServiceCallInfo", {"ServiceGroupId": group_id})
+
+    def set_authorization(self, group_id: str, enable: bool) -> dict[str, Any]:
+        return self.call("UpdateModelServiceAuthorization", {"ServiceGroupId": group_id, "AuthorizationEnable": enable})
+
+    def create_auth_token(self, group_id: str, token: dict[str, Any]) -> dict[str, Any]:
+        """Add a named token; a lost answer is recovered by finding the name among the group's tokens."""
+
+        def recover() -> dict[str, Any] | None:
+            tokens = self.get_group(group_id).get("AuthTokens") or []
+            return {} if any((t.get("Base") or {}).get("Name") == token["Name"] for t in tokens) else None
+
+        return self.call("CreateModelServiceAuthToken", {"ServiceGroupId": group_id, **token}, Safety.CREATE, recover)
+
+    def update_auth_token(self, group_id: str, token: dict[str, Any]) -> dict[str, Any]:
+        return self.call("UpdateModelServiceAuthToken", {"ServiceGroupId": group_id, "AuthToken": token})
+
+    def delete_auth_token(self, group_id: str, value: str) -> dict[str, Any]:
+        return self.call("DeleteModelServiceAuthToken", {"ServiceGroupId": group_id, "AuthTokenValue": value})
 
     # --- logs, events, catalog, billing --------------------------------------------------------------------------
     def logs_page(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -205,8 +240,12 @@ class CloudApi:
                 return
             params["Context"] = data["Context"]
 
-    def list_events(self, service_id: str, limit: int = 100) -> dict[str, Any]:
-        return self.call("ListModelServiceEvents", {"Service": "INFER", "ServiceId": service_id, "Limit": limit})
+    def list_events(self, service_id: str, limit: int = 20, warnings_only: bool = False) -> list[dict[str, Any]]:
+        """The service's latest events, newest first."""
+        params: dict[str, Any] = {"Service": "INFER", "ServiceId": service_id, "Limit": limit, "Order": "DESC"}
+        if warnings_only:
+            params["Filters"] = [{"Name": "Type", "Values": ["Warning"]}]
+        return list(self.call("ListModelServiceEvents", params).get("Events") or [])
 
     def iter_model_versions(
         self, catalog: str, schema: str, model: str, page_size: int = 1000

@@ -16,6 +16,7 @@ from .api import CloudApi
 logger = logging.getLogger(__name__)
 
 LOG_LINES_ON_FAILURE = 20
+WARNINGS_ON_FAILURE = 5
 
 
 @dataclass(frozen=True)
@@ -66,24 +67,35 @@ def wait_for_service(
         if failed(status):
             raise MlflowException(_failure_message(api, service_id, status, _reason(service)), error_code=INVALID_STATE)
         if elapsed >= timeout:
-            raise MlflowException(
+            text = (
                 f"{service_id} did not become {goal.name} within {timeout:g}s (status {status}). It may still get "
                 f"there: check with `mlflow deployments get -t tcdeploy --name {service_id}`, or raise the "
-                "'timeout' option (or pass wait=false to return at once).",
-                error_code=DEADLINE_EXCEEDED,
+                "'timeout' option (or pass wait=false to return at once)."
             )
+            raise MlflowException(text + _diagnostics(api, service_id), error_code=DEADLINE_EXCEEDED)
         sleep(min(interval, max(timeout - elapsed, 0.05)))
 
 
 def _failure_message(api: CloudApi, service_id: str, status: str, reason: str) -> str:
-    lines = []
+    text = f"{service_id} failed with status {status}"
+    text += f": {reason}" if reason else "."
+    return text + _diagnostics(api, service_id)
+
+
+def _diagnostics(api: CloudApi, service_id: str) -> str:
+    """The service's latest Warning events and last log lines, as far as they can be read."""
+    try:
+        events = [
+            f"  {e.get('LastTimestamp', '')} {e.get('ResourceKind', '')}/{e.get('ResourceName', '')}: "
+            f"{e.get('Message', '')}"
+            for e in reversed(api.list_events(service_id, WARNINGS_ON_FAILURE, warnings_only=True))
+        ]
+    except MlflowException as exc:
+        events = [f"  (the events could not be read: {exc.message})"]
     try:
         page = api.logs_page({"ServiceId": service_id, "Limit": LOG_LINES_ON_FAILURE, "Order": "DESC"})
         lines = [f"  {e.get('PodName', '')}: {e.get('Message', '')}" for e in reversed(page.get("Content") or [])]
     except MlflowException as exc:
         lines = [f"  (the logs could not be read: {exc.message})"]
-    text = f"{service_id} failed with status {status}"
-    text += f": {reason}" if reason else "."
-    if lines:
-        text += "\nLast log lines:\n" + "\n".join(lines)
-    return text
+    text = "\nLatest warning events:\n" + "\n".join(events) if events else ""
+    return text + ("\nLast log lines:\n" + "\n".join(lines) if lines else "")

@@ -25,7 +25,7 @@ from . import lifecycle as lc
 from .errors import ApiError, invalid_value, not_found
 from .lifecycle import Supervisor
 from .state import Store
-from .views import group_view, rfc3339, service_view
+from .views import group_view, local_time, rfc3339, service_view
 
 Handler = Callable[["Context", dict[str, Any]], dict[str, Any]]
 HANDLERS: dict[str, Handler] = {}
@@ -156,6 +156,19 @@ def _service_spec(prefix: str, info: dict[str, Any], model_source: str) -> dict[
         spec["Resources"] = info["TioneResourceInfo"]
     _check_range(prefix + "Replicas", spec.get("Replicas"), 1, 100)
     _check_range(prefix + "ServicePort", spec.get("ServicePort"), 1, 65535)
+    group_id = spec.get("ResourceGroupId")
+    if group_id is not None:
+        found_group = billing.resource_group(group_id)
+        if found_group is None:
+            raise ApiError("ResourceNotFound.ResourceGroupNotFound", f"The resource group {group_id!r} does not exist.")
+        for member in ("Cpu", "Memory", "Gpu"):
+            wanted = (spec.get("Resources") or {}).get(member) or 0
+            if wanted > found_group[member]:
+                raise ApiError(
+                    "ResourceInsufficient",
+                    f"One replica asks for {member} {wanted}, more than the resource group {group_id!r} has "
+                    f"({found_group[member]}).",
+                )
     instance_type = spec.get("InstanceType")
     if instance_type is not None:
         found = billing.find(instance_type)
@@ -174,7 +187,14 @@ def _service_spec(prefix: str, info: dict[str, Any], model_source: str) -> dict[
 
 
 def _check_runnable(prefix: str, spec: dict[str, Any]) -> None:
-    if not spec.get("InstanceType"):
+    if spec.get("ChargeType") == "PREPAID":
+        # A prepaid service runs in a resource group, sized by its resources rather than by a billing spec.
+        if not spec.get("ResourceGroupId"):
+            raise ApiError("MissingParameter", f"A PREPAID service needs {prefix}ResourceGroupId.")
+        resources = spec.get("Resources") or {}
+        if not (resources.get("Cpu") and resources.get("Memory")) and not spec.get("InstanceType"):
+            raise ApiError("MissingParameter", f"A PREPAID service needs Cpu and Memory in {prefix}TioneResourceInfo.")
+    elif not spec.get("InstanceType"):
         raise ApiError("MissingParameter", f"The request is missing the required parameter {prefix}InstanceType.")
     if spec["ModelSource"] == "IMAGE" and not (spec.get("ImageInfo") or {}).get("ImageUrl"):
         raise ApiError("MissingParameter", f"An IMAGE-source service needs {prefix}ImageInfo.ImageUrl.")
@@ -227,8 +247,7 @@ def create_ml_model_services(ctx: Context, params: dict[str, Any]) -> dict[str, 
     now = time.time()
     if group is None:
         settings = {k: params[k] for k in GROUP_SETTINGS if params.get(k) is not None}
-        if settings.get("AuthorizationEnable"):
-            settings["AuthToken"] = secrets.token_urlsafe(24)
+        settings["AuthTokens"] = [_new_token("default", "")] if settings.get("AuthorizationEnable") else []
         group = {
             "id": str(uuid.uuid4()),
             "workspace_id": ctx.workspace_id,
@@ -286,6 +305,8 @@ def update_ml_model_service(ctx: Context, params: dict[str, Any]) -> dict[str, A
             changes["Description"] = params["ServiceDescription"]
         new_spec = {**spec, **changes}
         _check_runnable("", new_spec)
+        if params.get("AuthorizationEnable") is not None:
+            _set_authorization(ctx, group, params["AuthorizationEnable"])
         replace = any(new_spec.get(k) != spec.get(k) for k in RUNTIME_MEMBERS)
         ctx.supervisor.respec(sid, new_spec, replace)
         if service["desired"] == "running" and (
@@ -378,6 +399,112 @@ def update_model_service_group(ctx: Context, params: dict[str, Any]) -> dict[str
     return {"Status": True}
 
 
+# --- call addresses and auth tokens ----------------------------------------------------------------------------
+
+
+def _new_token(name: str, description: str) -> dict[str, Any]:
+    # Real token values look like 15 hex digits ("1f70c8590d3b5e7").
+    return {
+        "Id": str(uuid.uuid4()),
+        "Name": name,
+        "Description": description,
+        "Value": secrets.token_hex(8)[:15],
+        "Status": "Enabled",
+        "CreateTime": local_time(time.time()),
+        "Limits": [],
+    }
+
+
+def _set_authorization(ctx: Context, group: dict[str, Any], enable: bool) -> None:
+    settings = {**group["settings"], "AuthorizationEnable": enable}
+    if enable and not settings.get("AuthTokens"):
+        settings["AuthTokens"] = [_new_token("default", "")]
+    ctx.store.update_group(group["id"], settings=settings)
+
+
+def _ti_one_request() -> dict[str, Any]:
+    return {"TiOneRequestId": str(uuid.uuid4())}
+
+
+@action("GetModelServiceCallInfo")
+def get_model_service_call_info(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    if params.get("ServiceGroupId"):
+        group = ctx.group(params["ServiceGroupId"])
+    elif params.get("ServiceId"):
+        group = ctx.service(params["ServiceId"])[1]
+    else:
+        raise ApiError("MissingParameter", "The request needs ServiceGroupId or ServiceId.")
+    settings = group["settings"]
+    enabled = [t["Value"] for t in settings.get("AuthTokens") or [] if t["Status"] == "Enabled"]
+    return {
+        "ServiceCallInfo": {
+            "ServiceGroupId": group["tione_id"],
+            "InternetEndpoint": f"{ctx.public_url}/{group['tione_id']}",
+            "AuthorizationEnable": bool(settings.get("AuthorizationEnable")),
+            "AuthToken": enabled[0] if settings.get("AuthorizationEnable") and enabled else "",
+        },
+        "IntranetCallInfo": {
+            "DefaultInnerCallInfos": None,
+            "IngressPrivateLinkInfo": None,
+            "PrivateLinkInfos": None,
+            "PrivateLinkInfosV2": [],
+            "ServiceEIPInfo": None,
+        },
+    }
+
+
+@action("UpdateModelServiceAuthorization")
+def update_model_service_authorization(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    _set_authorization(ctx, ctx.group(params["ServiceGroupId"]), params["AuthorizationEnable"])
+    return _ti_one_request()
+
+
+@action("CreateModelServiceAuthToken")
+def create_model_service_auth_token(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    group = ctx.group(params["ServiceGroupId"])
+    name = params.get("Name")
+    if not name:
+        raise ApiError("MissingParameter", "The request is missing the required parameter Name.")
+    tokens = list(group["settings"].get("AuthTokens") or [])
+    if any(t["Name"] == name for t in tokens):
+        raise ApiError("InvalidParameter.DuplicateName", f"The service group already has a token named {name!r}.")
+    tokens.append(_new_token(name, params.get("Description") or ""))
+    ctx.store.update_group(group["id"], settings={**group["settings"], "AuthTokens": tokens})
+    return _ti_one_request()
+
+
+def _token_index(group: dict[str, Any], value: str | None, member: str) -> int:
+    if not value:
+        raise ApiError("MissingParameter", f"The request is missing the required parameter {member}.")
+    for i, token in enumerate(group["settings"].get("AuthTokens") or []):
+        if token["Value"] == value:
+            return i
+    raise ApiError("ResourceNotFound", "The service group has no such auth token.")
+
+
+@action("UpdateModelServiceAuthToken")
+def update_model_service_auth_token(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    group = ctx.group(params["ServiceGroupId"])
+    base = params["AuthToken"]["Base"]
+    index = _token_index(group, base.get("Value"), "AuthToken.Base.Value")
+    tokens = list(group["settings"]["AuthTokens"])
+    changes = {k: base[k] for k in ("Name", "Description") if base.get(k) is not None}
+    if params["AuthToken"].get("Limits") is not None:
+        changes["Limits"] = params["AuthToken"]["Limits"]
+    tokens[index] = {**tokens[index], **changes}
+    ctx.store.update_group(group["id"], settings={**group["settings"], "AuthTokens": tokens})
+    return _ti_one_request()
+
+
+@action("DeleteModelServiceAuthToken")
+def delete_model_service_auth_token(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    group = ctx.group(params["ServiceGroupId"])
+    index = _token_index(group, params["AuthTokenValue"], "AuthTokenValue")
+    tokens = [t for i, t in enumerate(group["settings"]["AuthTokens"]) if i != index]
+    ctx.store.update_group(group["id"], settings={**group["settings"], "AuthTokens": tokens})
+    return _ti_one_request()
+
+
 # --- calling a service and its pods ----------------------------------------------------------------------------
 
 
@@ -395,6 +522,49 @@ def _check_relative_url(url: str) -> None:
         raise invalid_value("RelativeUrl", "must be a path on the service starting with a single '/'.")
 
 
+def _authorized(group: dict[str, Any], token: str | None) -> bool:
+    if not group["settings"].get("AuthorizationEnable"):
+        return True
+    enabled = {t["Value"] for t in group["settings"].get("AuthTokens") or [] if t["Status"] == "Enabled"}
+    return bool(token) and token in enabled
+
+
+def forward(
+    ctx: Context,
+    group: dict[str, Any],
+    service: dict[str, Any] | None,
+    path: str,
+    body: str | None,
+    token: str | None,
+) -> tuple[int, dict[str, str], str]:
+    """What the gateway does with a call: check the token, pick a ready replica (round robin), relay the call."""
+    if not _authorized(group, token):
+        return (
+            401,
+            {"Content-Type": "application/json"},
+            json.dumps({"error": "missing or invalid authorization token"}),
+        )
+    candidates = [service] if service else [s for s in ctx.store.services(group["id"]) if s["status"] == lc.RUNNING]
+    pods = [p for s in reversed(candidates) for p in ctx.store.pods(s["id"]) if p["ready"]]
+    if not pods:
+        return 503, {"Content-Type": "text/plain"}, "no healthy upstream"
+    pod = ctx.next_pod(group["id"], pods)
+    conn = http.client.HTTPConnection("127.0.0.1", pod["port"], timeout=120)
+    try:
+        conn.request(
+            "POST" if body else "GET",
+            path,
+            body=body.encode() if body else None,
+            headers={"Content-Type": "application/json"},
+        )
+        resp = conn.getresponse()
+        return resp.status, dict(resp.getheaders()), resp.read().decode("utf-8", "replace")
+    except OSError as exc:
+        return 502, {"Content-Type": "text/plain"}, f"upstream connect error: {exc}"
+    finally:
+        conn.close()
+
+
 @action("ModelServiceInterfaceCallTest")
 def model_service_interface_call_test(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     _check_relative_url(params["RelativeUrl"])
@@ -404,31 +574,8 @@ def model_service_interface_call_test(ctx: Context, params: dict[str, Any]) -> d
     group = ctx.group(service["group_id"] if service else target)
     if params.get("ServiceGroupId") and params["ServiceGroupId"] != group["id"]:
         raise invalid_value("ServiceGroupId", f"does not match the group of {target!r}.")
-    token = group["settings"].get("AuthToken")
-    if group["settings"].get("AuthorizationEnable") and params.get("AuthTokenValue") != token:
-        return _curl_response(
-            401, {"Content-Type": "application/json"}, json.dumps({"error": "missing or invalid authorization token"})
-        )
-    candidates = [service] if service else [s for s in ctx.store.services(group["id"]) if s["status"] == lc.RUNNING]
-    pods = [p for s in reversed(candidates) for p in ctx.store.pods(s["id"]) if p["ready"]]
-    if not pods:
-        return _curl_response(503, {"Content-Type": "text/plain"}, "no healthy upstream")
-    pod = ctx.next_pod(group["id"], pods)
-    body = params.get("CurlData")
-    conn = http.client.HTTPConnection("127.0.0.1", pod["port"], timeout=120)
-    try:
-        conn.request(
-            "POST" if body else "GET",
-            params["RelativeUrl"],
-            body=body.encode() if body else None,
-            headers={"Content-Type": "application/json"},
-        )
-        resp = conn.getresponse()
-        return _curl_response(resp.status, dict(resp.getheaders()), resp.read().decode("utf-8", "replace"))
-    except OSError as exc:
-        return _curl_response(502, {"Content-Type": "text/plain"}, f"upstream connect error: {exc}")
-    finally:
-        conn.close()
+    answer = forward(ctx, group, service, params["RelativeUrl"], params.get("CurlData"), params.get("AuthTokenValue"))
+    return _curl_response(*answer)
 
 
 def _pod(ctx: Context, params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:

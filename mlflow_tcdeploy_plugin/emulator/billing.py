@@ -1,4 +1,4 @@
-"""The billing specs (instance types) the emulator offers: realistic TI.* names, CPU and GPU."""
+"""The billing specs (instance types) the emulator offers, realistic TI.* names, and its prepaid resource groups."""
 
 from __future__ import annotations
 
@@ -41,3 +41,23 @@ def specs(resource_type: str = "") -> list[dict[str, Any]]:
 
 def find(name: str) -> dict[str, Any] | None:
     return next((s for s in specs() if s["SpecName"] == name), None)
+
+
+# Prepaid resource groups the emulated account owns: (ResourceGroupId, name, cores, memory in MB, GPU cards).
+_RESOURCE_GROUPS: list[tuple[str, str, int, int, int]] = [
+    ("trsg-emu00001", "emulator-cpu", 64, 262144, 0),
+    ("trsg-emu00002", "emulator-gpu", 32, 131072, 4),
+]
+
+
+def resource_group(group_id: str) -> dict[str, Any] | None:
+    for ident, name, cores, memory, gpus in _RESOURCE_GROUPS:
+        if ident == group_id:
+            return {
+                "ResourceGroupId": ident,
+                "ResourceGroupName": name,
+                "Cpu": cores * 1000,
+                "Memory": memory,
+                "Gpu": gpus * 100,
+            }
+    return None

@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from .actions import HANDLERS, Context
+from .actions import HANDLERS, Context, forward
 from .errors import ApiError
 from .faults import FaultInjector, Faults
 from .signing import Credentials, verify
@@ -24,6 +24,8 @@ MAX_BODY = 10 * 1024 * 1024
 REDACTED = "******"
 _SECRET_KEY_RE = re.compile(r"password|secret|token", re.IGNORECASE)
 _POD_SHELL_RE = re.compile(r"^/_emulator/pods/(?P<pod>[A-Za-z0-9-]+)/shell$")
+# The invocation address GetModelServiceCallInfo hands out: /<TI-ONE group id>/<path on the service>.
+_GATEWAY_RE = re.compile(r"^/(?P<group>ms-[a-z0-9]{8})(?P<path>/.*)?$")
 
 
 def redact(value: Any) -> Any:
@@ -92,11 +94,14 @@ class _Handler(BaseHTTPRequestHandler):
         body = self._read_body()
         if body is None:
             return
-        path = urlsplit(self.path).path
-        if path.startswith("/_emulator/"):
-            self._admin("POST", path, body)
-        elif path == "/":
+        split = urlsplit(self.path)
+        gateway = _GATEWAY_RE.match(split.path)
+        if split.path.startswith("/_emulator/"):
+            self._admin("POST", split.path, body)
+        elif split.path == "/":
             self._api(body)
+        elif gateway:
+            self._gateway(gateway["group"], gateway["path"] or "/", split.query, body.decode("utf-8", "replace"))
         else:
             self._send(404, b"not found", "text/plain")
 
@@ -178,8 +183,11 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         split = urlsplit(self.path)
         match = _POD_SHELL_RE.match(split.path)
+        gateway = _GATEWAY_RE.match(split.path)
         if match:
             self._pod_shell(match["pod"], parse_qs(split.query).get("authToken", [""])[0])
+        elif gateway:
+            self._gateway(gateway["group"], gateway["path"] or "/", split.query, None)
         elif split.path.startswith("/_emulator/"):
             self._admin("GET", split.path, b"")
         else:
@@ -209,6 +217,20 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(injector.faults.to_dict())
         else:
             self._send(404, b"not found", "text/plain")
+
+    def _gateway(self, tione_id: str, path: str, query: str, body: str | None) -> None:
+        """A call to a group's invocation address, with ``Authorization: Bearer <token>`` when auth is on."""
+        ctx = self.server.ctx
+        group = ctx.store.group_by_tione_id(tione_id)
+        if group is None or group["workspace_id"] != ctx.workspace_id:
+            self._send(404, b"no such service group", "text/plain")
+            return
+        auth = self.headers.get("Authorization") or ""
+        token = auth.removeprefix("Bearer ").strip() if auth.startswith("Bearer ") else None
+        status, headers, text = forward(ctx, group, None, path + (f"?{query}" if query else ""), body or None, token)
+        self._send(
+            status, text.encode("utf-8"), headers.get("Content-Type") or headers.get("content-type") or "text/plain"
+        )
 
     def _pod_shell(self, pod_name: str, token: str) -> None:
         ctx = self.server.ctx

@@ -104,6 +104,21 @@ SERVICE_LIMIT = Struct(
     },
 )
 SCHEDULED_ACTION = Struct("ScheduledAction", {"ScheduleStop": _m(BOOL), "ScheduleStopTime": _m(STRING)})
+AUTH_TOKEN_BASE = Struct(
+    "AuthTokenBase",
+    {
+        "Name": _m(STRING),
+        "Description": _m(STRING),
+        "Value": _m(STRING),
+        "Id": _m(STRING),
+        "Status": _m(STRING),
+        "CreateTime": _m(STRING),
+    },
+)
+AUTH_TOKEN_LIMIT = Struct(
+    "AuthTokenLimit", {"Strategy": _m(STRING, required=True, enum=("PerMinute", "PerDay")), "Max": _m(INT64)}
+)
+AUTH_TOKEN = Struct("AuthToken", {"Base": _m(AUTH_TOKEN_BASE, required=True), "Limits": _m(ListOf(AUTH_TOKEN_LIMIT))})
 FILTER = Struct("Filter", {"Name": _m(STRING, required=True), "Values": _m(ListOf(STRING))})
 # The reference did not extract OrderField's structure; this shape is the emulator's inference.
 ORDER_FIELD = Struct("OrderField", {"Name": _m(STRING), "Direction": _m(STRING, enum=ORDER)})
@@ -211,6 +226,11 @@ _ACTIONS = [
         },
     ),
     Action(*WEDATA, "UpdateModelServiceGroup", {**_GROUP_ID, "Description": _m(STRING)}),
+    Action(*WEDATA, "GetModelServiceCallInfo", {"ServiceGroupId": _m(STRING), "ServiceId": _m(STRING), **_WS}),
+    Action(*WEDATA, "UpdateModelServiceAuthorization", {**_GROUP_ID, "AuthorizationEnable": _m(BOOL, required=True)}),
+    Action(*WEDATA, "CreateModelServiceAuthToken", {**_GROUP_ID, "Name": _m(STRING), "Description": _m(STRING)}),
+    Action(*WEDATA, "UpdateModelServiceAuthToken", {**_GROUP_ID, "AuthToken": _m(AUTH_TOKEN, required=True)}),
+    Action(*WEDATA, "DeleteModelServiceAuthToken", {**_GROUP_ID, "AuthTokenValue": _m(STRING, required=True)}),
     Action(
         *WEDATA,
         "ModelServiceInterfaceCallTest",

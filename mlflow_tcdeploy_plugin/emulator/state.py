@@ -112,6 +112,9 @@ class Store:
     def group_by_name(self, workspace_id: str, name: str) -> dict[str, Any] | None:
         return self._one("SELECT * FROM groups WHERE workspace_id = ? AND name = ?", [workspace_id, name])
 
+    def group_by_tione_id(self, tione_id: str) -> dict[str, Any] | None:
+        return self._one("SELECT * FROM groups WHERE tione_id = ?", [tione_id])
+
     def groups(self, workspace_id: str) -> list[dict[str, Any]]:
         return self._all("SELECT * FROM groups WHERE workspace_id = ? ORDER BY created, id", [workspace_id])
 

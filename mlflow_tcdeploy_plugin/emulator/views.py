@@ -154,11 +154,13 @@ def group_view(store: Store, group: dict[str, Any], region: str) -> dict[str, An
     services = store.services(group["id"])
     settings = group["settings"]
     started = any(s["status"] != lc.NEW for s in services)
-    tokens = (
-        [{"Base": {"Name": "default", "Value": settings["AuthToken"], "Status": "Enabled"}}]
-        if settings.get("AuthorizationEnable")
-        else []
-    )
+    tokens = [
+        {
+            "Base": {k: t[k] for k in ("Id", "Name", "Description", "Value", "Status", "CreateTime")},
+            "Limits": t["Limits"],
+        }
+        for t in settings.get("AuthTokens") or []
+    ]
     return {
         "ServiceGroupId": group["id"],
         "ServiceGroupName": group["name"],

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import options as opt
+from ..schema import TRUE
 
 ENV_TRIVY_BIN = "TCDEPLOY_TRIVY_BIN"
 ENV_TRIVY_CACHE = "TCDEPLOY_TRIVY_CACHE_DIR"
@@ -23,7 +24,7 @@ def gate_config(options: Mapping[str, Any], env: Mapping[str, str]) -> Any:
     cache = Path(env.get(ENV_SCAN_CACHE) or Path.home() / ".cache" / "mlflow-tcdeploy")
     offline = options.get("scan_offline")
     if offline is None:
-        offline = (env.get(ENV_TRIVY_OFFLINE) or "").strip().lower() in opt.TRUE
+        offline = (env.get(ENV_TRIVY_OFFLINE) or "").strip().lower() in TRUE
     return GateConfig(
         policy=Policy(
             mode=opt.value(options, "scan"),

@@ -98,12 +98,12 @@ def test_pods_logs_and_shell(client: TcDeploymentClient, deployed: dict[str, Any
     with urllib.request.urlopen(shell["url"], timeout=10) as resp:
         assert pod in resp.read().decode()
     first = client.get_pod_logs(deployed["name"], pod, limit=2, order="ASC")
-    assert len(first["content"]) == 2 and first["context"]
+    assert len(first["logs"]) == 2 and first["context"]
     second = client.get_pod_logs(deployed["name"], pod, limit=2, order="ASC", context=first["context"])
-    assert {e["id"] for e in first["content"]}.isdisjoint(e["id"] for e in second["content"])
+    assert {e["id"] for e in first["logs"]}.isdisjoint(e["id"] for e in second["logs"])
     every = list(client.iter_pod_logs(deployed["name"], pod[:-5] + "*"))
     assert len(every) >= 4 and all(e["pod_name"] == pod for e in every)
-    assert [e["id"] for e in every[:4]] == [e["id"] for e in first["content"] + second["content"]]
+    assert [e["id"] for e in every[:4]] == [e["id"] for e in first["logs"] + second["logs"]]
     assert any("model loaded" in e["message"] for e in every)
     for bad in ("Bad Pod", "x/../y", "*"):
         with pytest.raises(MlflowException) as exc:

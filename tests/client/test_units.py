@@ -46,7 +46,8 @@ def _code(exc: pytest.ExceptionInfo[MlflowException]) -> str:
         ({"wait": "0"}, {"wait": False}),
         ({"timeout": "90.5"}, {"timeout": 90.5}),
         ({"charge_type": "prepaid"}, {"charge_type": "PREPAID"}),
-        ({"env": '{"A": "1"}'}, {"env": {"A": "1"}}),
+        ({"env": '{"A": "1"}'}, {"env": [{"Name": "A", "Value": "1"}]}),
+        ({"env": [{"name": "A", "value": "1"}]}, {"env": [{"Name": "A", "Value": "1"}]}),
         (
             {
                 "service_limit": '{"EnableInstanceRpsLimit": true, "InstanceRpsLimit": 5, '
@@ -93,9 +94,118 @@ def test_bad_options_are_refused(config: dict, mentions: str) -> None:
     assert mentions in exc.value.message
 
 
-def test_status_is_create_only() -> None:
-    with pytest.raises(MlflowException, match="only be given on create"):
-        opt.parse({"status": "NEW"}, opt.UPDATE)
+@pytest.mark.parametrize(
+    ("config", "scope", "mentions"),
+    [
+        ({"relative_url": "/x"}, opt.CREATE, "is for predict, not create"),
+        ({"replicas": 2}, opt.PREDICT, "is for create or update, not predict"),
+        ({"cos_region": "ap-guangzhou"}, opt.CREATE, "is for update, not create"),
+        ({"descripton": "x"}, opt.ENDPOINT, "Did you mean 'description'"),
+        ({"auth_tokn": "x"}, opt.PREDICT, "Did you mean 'auth_token'"),
+    ],
+)
+def test_options_belong_to_their_methods(config: dict, scope: str, mentions: str) -> None:
+    with pytest.raises(MlflowException) as exc:
+        opt.parse(config, scope)
+    assert _code(exc) == "INVALID_PARAMETER_VALUE" and mentions in exc.value.message
+
+
+SNAKE_LIMIT = {
+    "enable_instance_rps_limit": "true",
+    "instance_rps_limit": "50",
+    "EnableInstanceReqLimit": False,
+    "instanceReqLimit": 0,
+}
+LIMIT = {"EnableInstanceRpsLimit": True, "InstanceRpsLimit": 50, "EnableInstanceReqLimit": False, "InstanceReqLimit": 0}
+
+
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [
+        ({"service_limit": SNAKE_LIMIT}, {"service_limit": LIMIT}),
+        ({"service_limit": json.dumps(SNAKE_LIMIT)}, {"service_limit": LIMIT}),
+        (
+            {"scheduled_action": {"schedule_stop": True, "schedule_stop_time": "2026-12-01T20:00:00+08:00"}},
+            {"scheduled_action": {"ScheduleStop": True, "ScheduleStopTime": "2026-12-01T20:00:00+08:00"}},
+        ),
+        (
+            {"log_config": {"logset_id": "ls-1", "TopicId": "tp-1"}},
+            {"log_config": {"LogsetId": "ls-1", "TopicId": "tp-1"}},
+        ),
+        (
+            {"resources": {"cpu": 4000, "memory": "8192", "gpu_type": "T4"}},
+            {"resources": {"Cpu": 4000, "Memory": 8192, "GpuType": "T4"}},
+        ),
+        (
+            {
+                "image_info": {
+                    "image_type": "ccr",
+                    "image_url": "ccr.ccs.tencentyun.com/ns/m:1",
+                    "image_secret": {"username": "u", "password": "p"},
+                }
+            },
+            {
+                "image_info": {
+                    "ImageType": "CCR",
+                    "ImageUrl": "ccr.ccs.tencentyun.com/ns/m:1",
+                    "ImageSecret": {"Username": "u", "Password": "p"},
+                }
+            },
+        ),
+    ],
+)
+def test_nested_objects_take_snake_or_pascal_keys_at_any_depth(config: dict, expected: dict) -> None:
+    assert opt.parse(config, opt.CREATE) == expected
+
+
+def test_lists_of_objects_are_normalized_too() -> None:
+    change = {"name": "ci", "limits": [{"strategy": "perminute", "max": "60"}, {"Strategy": "PerDay", "Max": 1000}]}
+    assert opt.parse({"update_auth_token": change}, opt.ENDPOINT) == {
+        "update_auth_token": {
+            "Name": "ci",
+            "Limits": [{"Strategy": "PerMinute", "Max": 60}, {"Strategy": "PerDay", "Max": 1000}],
+        }
+    }
+    assert opt.parse({"create_auth_token": "ci-bot"}, opt.ENDPOINT) == {"create_auth_token": {"Name": "ci-bot"}}
+
+
+@pytest.mark.parametrize(
+    ("config", "mentions"),
+    [
+        ({"service_limit": {**SNAKE_LIMIT, "instance_rps": 5}}, "Did you mean 'instance_rps_limit'"),
+        ({"service_limit": {**SNAKE_LIMIT, "bogus": 5}}, "Allowed keys: enable_instance_rps_limit, instance_rps_limit"),
+        ({"image_info": {"image_url": "x", "image_type": "CCR", "image_secret": {"pasword": "p"}}}, "'password'"),
+        ({"update_auth_token": {"name": "x", "limits": [{"strategy": "PerHour", "max": 1}]}}, "PerMinute, PerDay"),
+        ({"resources": {"cpu": 1000}}, "needs the keys memory"),
+        ({"resources": {"cpu": 1000, "Cpu": 2000, "memory": 1}}, "gives 'cpu' twice"),
+        ({"resources": {"cpu": "lots", "memory": 1}}, "'resources.cpu' must be an integer"),
+        ({"resources": [1]}, "must be a JSON object with the keys cpu, memory"),
+    ],
+)
+def test_unknown_or_bad_nested_keys_are_refused(config: dict, mentions: str) -> None:
+    scope = opt.ENDPOINT if "update_auth_token" in config else opt.CREATE
+    with pytest.raises(MlflowException) as exc:
+        opt.parse(config, scope)
+    assert _code(exc) == "INVALID_PARAMETER_VALUE" and mentions in exc.value.message
+
+
+@pytest.mark.parametrize(
+    ("config", "mentions"),
+    [
+        ({"charge_type": "PREPAID"}, "give resource_group_id and resources"),
+        ({"charge_type": "PREPAID", "resource_group_id": "trsg-1"}, "give resources"),
+        ({"model_source": "IMAGE"}, "needs the image to run"),
+        ({"model_source": "MODEL", "image_info": {"image_type": "CCR", "image_url": "x"}}, "drop one of them"),
+    ],
+)
+def test_create_refuses_incomplete_combinations(config: dict, mentions: str) -> None:
+    with pytest.raises(MlflowException) as exc:
+        opt.check_create(opt.parse(config, opt.CREATE))
+    assert _code(exc) == "INVALID_PARAMETER_VALUE" and mentions in exc.value.message
+
+
+def test_secret_members_come_from_the_table() -> None:
+    assert opt.secret_members() == {"AuthTokenValue", "Password"}
 
 
 def test_requests_are_built_from_the_table() -> None:

@@ -7,26 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 
-from mlflow_tcdeploy_plugin.emulator import Timing
 from tests.conftest import Registry, data, sdk_client, start_emulator, wait_status
-
-MODEL = {"InstanceType": "TI.S.MEDIUM.POST", "MlModelInfo": {"ModelPath": "models:/m-0123456789abcdef/1"}}
-
-
-def _code(client: Any, action: str, params: dict[str, Any]) -> str:
-    with pytest.raises(TencentCloudSDKException) as err:
-        client.call_json(action, params)
-    return str(err.value.code)
-
-
-@pytest.fixture
-def idle(tmp_path: Path) -> Any:
-    """An emulator whose services stay NEW: no replica is ever started."""
-    emu = start_emulator(tmp_path / "idle", timing=Timing(new_delay=3600))
-    yield sdk_client(emu)
-    emu.stop()
+from tests.emulator.conftest import MODEL, error_code
 
 
 def _group(client: Any, name: str, **extra: Any) -> dict[str, Any]:
@@ -55,10 +38,12 @@ def test_create_get_update_delete_group(idle: Any) -> None:
     ) == {"Status": True}
     assert data(idle, "GetMLModelServiceGroup", {"ServiceGroupId": group["ServiceGroupId"]})["Description"] == "second"
     assert data(idle, "DeleteMLModelServiceGroup", {"ServiceGroupId": group["ServiceGroupId"]}) == {"Status": True}
-    assert _code(idle, "GetMLModelServiceGroup", {"ServiceGroupId": group["ServiceGroupId"]}) == "ResourceNotFound"
-    assert _code(idle, "GetMLModelService", {"ServiceId": service["ServiceId"]}) == "ResourceNotFound"
-    assert _code(idle, "DeleteMLModelServiceGroup", {"ServiceGroupId": group["ServiceGroupId"]}) == "ResourceNotFound"
-    assert _code(idle, "UpdateModelServiceGroup", {"ServiceGroupId": "nope"}) == "ResourceNotFound"
+    assert error_code(idle, "GetMLModelServiceGroup", {"ServiceGroupId": group["ServiceGroupId"]}) == "ResourceNotFound"
+    assert error_code(idle, "GetMLModelService", {"ServiceId": service["ServiceId"]}) == "ResourceNotFound"
+    assert (
+        error_code(idle, "DeleteMLModelServiceGroup", {"ServiceGroupId": group["ServiceGroupId"]}) == "ResourceNotFound"
+    )
+    assert error_code(idle, "UpdateModelServiceGroup", {"ServiceGroupId": "nope"}) == "ResourceNotFound"
 
 
 @pytest.mark.parametrize(
@@ -88,13 +73,13 @@ def test_create_get_update_delete_group(idle: Any) -> None:
     ],
 )
 def test_create_rejects(idle: Any, params: dict[str, Any], code: str) -> None:
-    assert _code(idle, "CreateMLModelServices", params) == code
+    assert error_code(idle, "CreateMLModelServices", params) == code
     assert data(idle, "ListMLModelServiceGroups", {})["TotalCount"] == 0
 
 
 def test_duplicate_group_name(idle: Any) -> None:
     _group(idle, "dup")
-    assert _code(idle, "CreateMLModelServices", {"ServiceName": "dup", "Services": [MODEL]}) == (
+    assert error_code(idle, "CreateMLModelServices", {"ServiceName": "dup", "Services": [MODEL]}) == (
         "InvalidParameter.DuplicateName"
     )
 
@@ -130,19 +115,19 @@ def test_update_fields_and_actions(idle: Any) -> None:
     )
     assert stopped["Command"] == "serve --fast"
     assert wait_status(idle, service_id, {"Stopped"})["Replicas"] == 0
-    assert _code(idle, "UpdateMLModelService", {"ServiceId": service_id, "ServiceAction": "SCALE"}) == (
+    assert error_code(idle, "UpdateMLModelService", {"ServiceId": service_id, "ServiceAction": "SCALE"}) == (
         "MissingParameter"
     )
     assert (
-        _code(idle, "UpdateMLModelService", {"ServiceId": service_id, "ServiceAction": "SCALE", "Replicas": 0})
+        error_code(idle, "UpdateMLModelService", {"ServiceId": service_id, "ServiceAction": "SCALE", "Replicas": 0})
         == "InvalidParameterValue"
     )
     scaled = data(idle, "UpdateMLModelService", {"ServiceId": service_id, "ServiceAction": "SCALE", "Replicas": 3})
     assert scaled["Replicas"] == 0  # still stopped: SCALE sets the count RESUME will start
-    assert _code(idle, "UpdateMLModelService", {"ServiceId": service_id, "InstanceType": "TI.X"}) == (
+    assert error_code(idle, "UpdateMLModelService", {"ServiceId": service_id, "InstanceType": "TI.X"}) == (
         "FailedOperation.UnknownInstanceType"
     )
-    assert _code(idle, "UpdateMLModelService", {"ServiceId": "nope"}) == "ResourceNotFound"
+    assert error_code(idle, "UpdateMLModelService", {"ServiceId": "nope"}) == "ResourceNotFound"
 
 
 def test_new_version_false_updates_existing_versions(idle: Any) -> None:
@@ -182,29 +167,29 @@ def test_list_groups_pages_filters_and_order(idle: Any) -> None:
     by_service = data(idle, "ListMLModelServiceGroups", {"Filters": [{"Name": "ServiceId", "Values": [service_id]}]})
     assert by_service["TotalCount"] == 1
     assert data(idle, "ListMLModelServiceGroups", {"ServiceType": "LLM"})["TotalCount"] == 0
-    assert _code(idle, "ListMLModelServiceGroups", {"Filters": [{"Name": "Color", "Values": []}]}) == (
+    assert error_code(idle, "ListMLModelServiceGroups", {"Filters": [{"Name": "Color", "Values": []}]}) == (
         "InvalidParameter.InvalidFilterParameter"
     )
-    assert _code(idle, "ListMLModelServiceGroups", {"PageSize": 101}) == "InvalidParameterValue"
-    assert _code(idle, "ListMLModelServiceGroups", {"PageNumber": 0}) == "InvalidParameterValue"
+    assert error_code(idle, "ListMLModelServiceGroups", {"PageSize": 101}) == "InvalidParameterValue"
+    assert error_code(idle, "ListMLModelServiceGroups", {"PageNumber": 0}) == "InvalidParameterValue"
 
 
 def test_call_test_pod_url_and_rebuild_errors(idle: Any) -> None:
     group = _group(idle, "calls")
     group_id, service_id = group["ServiceGroupId"], group["Services"][0]["ServiceId"]
     for url in ("predict", "//evil.example/x", "/a b", "/x@y"):
-        assert _code(idle, "ModelServiceInterfaceCallTest", {"ServiceId": group_id, "RelativeUrl": url}) == (
+        assert error_code(idle, "ModelServiceInterfaceCallTest", {"ServiceId": group_id, "RelativeUrl": url}) == (
             "InvalidParameterValue"
         )
     raw = data(
         idle, "ModelServiceInterfaceCallTest", {"ServiceId": group_id, "RelativeUrl": "/invocations", "CurlData": "{}"}
     )["CurlResponseRaw"]
     assert json.loads(raw)["status"] == 503
-    assert _code(idle, "ModelServiceInterfaceCallTest", {"ServiceId": "nope", "RelativeUrl": "/x"}) == (
+    assert error_code(idle, "ModelServiceInterfaceCallTest", {"ServiceId": "nope", "RelativeUrl": "/x"}) == (
         "ResourceNotFound"
     )
     assert (
-        _code(
+        error_code(
             idle,
             "ModelServiceInterfaceCallTest",
             {"ServiceId": group_id, "ServiceGroupId": "other", "RelativeUrl": "/x"},
@@ -212,8 +197,8 @@ def test_call_test_pod_url_and_rebuild_errors(idle: Any) -> None:
         == "InvalidParameterValue"
     )
     for action in ("CreateModelServicePodUrl", "RebuildModelServicePod"):
-        assert _code(idle, action, {"ServiceId": service_id, "PodName": "ms-nope-1-x-y"}) == "ResourceNotFound"
-        assert _code(idle, action, {"ServiceId": "nope", "PodName": "p"}) == "ResourceNotFound"
+        assert error_code(idle, action, {"ServiceId": service_id, "PodName": "ms-nope-1-x-y"}) == "ResourceNotFound"
+        assert error_code(idle, action, {"ServiceId": "nope", "PodName": "p"}) == "ResourceNotFound"
 
 
 def test_logs_and_events_of_a_failing_replica(tmp_path: Path, registry: Registry) -> None:
@@ -252,13 +237,15 @@ def test_logs_and_events_of_a_failing_replica(tmp_path: Path, registry: Registry
             data(client, "ListMLServiceLogs", {"ServiceId": service_id, "StartTime": "2099-01-01T00:00:00Z"})["Content"]
             == []
         )
-        assert _code(client, "ListMLServiceLogs", {"ServiceId": service_id, "StartTime": "yesterday"}) == (
+        assert error_code(client, "ListMLServiceLogs", {"ServiceId": service_id, "StartTime": "yesterday"}) == (
             "InvalidParameterValue"
         )
-        assert _code(client, "ListMLServiceLogs", {"Offset": 9999, "Limit": 2}) == "FailedOperation.ContextLimitError"
-        assert _code(client, "ListMLServiceLogs", {"Limit": 1001}) == "InvalidParameterValue"
-        assert _code(client, "ListMLServiceLogs", {"Context": "%%%"}) == "InvalidParameterValue"
-        assert _code(client, "ListMLServiceLogs", {"ServiceId": "nope"}) == "ResourceNotFound"
+        assert (
+            error_code(client, "ListMLServiceLogs", {"Offset": 9999, "Limit": 2}) == "FailedOperation.ContextLimitError"
+        )
+        assert error_code(client, "ListMLServiceLogs", {"Limit": 1001}) == "InvalidParameterValue"
+        assert error_code(client, "ListMLServiceLogs", {"Context": "%%%"}) == "InvalidParameterValue"
+        assert error_code(client, "ListMLServiceLogs", {"ServiceId": "nope"}) == "ResourceNotFound"
 
         events = data(client, "ListModelServiceEvents", {"ServiceId": service_id, "Limit": 100})
         assert events["TotalCount"] == len(events["Events"]) >= 3
@@ -274,7 +261,7 @@ def test_logs_and_events_of_a_failing_replica(tmp_path: Path, registry: Registry
             {"ServiceId": service_id, "ResourceName": "ms-*", "Filters": [{"Name": "ResourceKind", "Values": ["Pod"]}]},
         )
         assert pods["TotalCount"] >= 1
-        assert _code(client, "ListModelServiceEvents", {"Filters": [{"Name": "Color", "Values": []}]}) == (
+        assert error_code(client, "ListModelServiceEvents", {"Filters": [{"Name": "Color", "Values": []}]}) == (
             "InvalidParameter.InvalidFilterParameter"
         )
     finally:
@@ -307,11 +294,13 @@ def test_list_model_versions_pages_the_registry(tmp_path: Path, registry: Regist
         by_version = {v["Version"]: v for v in versions}
         assert by_version["2"]["Aliases"] == ["champion"]
         assert by_version["3"]["Tags"] == [{"Key": "stage", "Value": "qa"}]
-        assert _code(client, "ListModelVersions", {**query, "ModelName": "nope"}) == "ResourceNotFound"
-        assert _code(client, "ListModelVersions", {**query, "MaxResults": "many"}) == "InvalidParameterValue"
-        assert _code(client, "ListModelVersions", {**query, "MaxResults": 2}) == "InvalidParameter"
-        assert _code(client, "ListModelVersions", {**query, "PageToken": "garbage"}) == "InvalidParameterValue"
-        assert _code(client, "ListModelVersions", {"CatalogName": "cat", "SchemaName": "sch"}) == "MissingParameter"
+        assert error_code(client, "ListModelVersions", {**query, "ModelName": "nope"}) == "ResourceNotFound"
+        assert error_code(client, "ListModelVersions", {**query, "MaxResults": "many"}) == "InvalidParameterValue"
+        assert error_code(client, "ListModelVersions", {**query, "MaxResults": 2}) == "InvalidParameter"
+        assert error_code(client, "ListModelVersions", {**query, "PageToken": "garbage"}) == "InvalidParameterValue"
+        assert (
+            error_code(client, "ListModelVersions", {"CatalogName": "cat", "SchemaName": "sch"}) == "MissingParameter"
+        )
     finally:
         emu.stop()
 
@@ -322,9 +311,9 @@ def test_billing_specs(wedata: Any, emulator: Any) -> None:
     assert {s["SpecType"] for s in every} == {"CPU", "GPU"}
     assert gpu and all(s["GpuType"] for s in gpu)
     assert any(not s["Available"] and s["AvailableRegion"] for s in every)
-    assert _code(wedata, "GetBillingSpecs", {}) == "MissingParameter"
+    assert error_code(wedata, "GetBillingSpecs", {}) == "MissingParameter"
     tione = sdk_client(emulator, "tione")
-    assert _code(tione, "DescribeBillingSpecs", {"ChargeType": "POSTPAID_BY_HOUR", "ResourceType": "TPU"}) == (
+    assert error_code(tione, "DescribeBillingSpecs", {"ChargeType": "POSTPAID_BY_HOUR", "ResourceType": "TPU"}) == (
         "InvalidParameterValue"
     )
 

@@ -14,14 +14,9 @@ import tencentcloud.common.abstract_client as abstract_client
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 
 from tests.conftest import SECRET_ID, SECRET_KEY, data, sdk_client, start_emulator
+from tests.emulator.conftest import error_code
 
 SPECS = ("GetBillingSpecs", {"ChargeType": "POSTPAID_BY_HOUR"})
-
-
-def _code(client: Any, action: str, params: dict[str, Any]) -> str:
-    with pytest.raises(TencentCloudSDKException) as err:
-        client.call_json(action, params)
-    return str(err.value.code)
 
 
 def _tamper(monkeypatch: pytest.MonkeyPatch, client: Any, change: Any) -> None:
@@ -41,7 +36,7 @@ def test_unmodified_request_is_accepted(wedata: Any) -> None:
 
 
 def test_wrong_secret_key_is_rejected(emulator: Any) -> None:
-    assert _code(sdk_client(emulator, secret_key="not-the-key"), *SPECS) == "AuthFailure.SignatureFailure"
+    assert error_code(sdk_client(emulator, secret_key="not-the-key"), *SPECS) == "AuthFailure.SignatureFailure"
 
 
 def test_unknown_secret_id_is_rejected(emulator: Any) -> None:
@@ -49,7 +44,7 @@ def test_unknown_secret_id_is_rejected(emulator: Any) -> None:
 
     client = sdk_client(emulator)
     client.credential = credential.Credential("AKIDnobody", SECRET_KEY)
-    assert _code(client, *SPECS) == "AuthFailure.SecretIdNotFound"
+    assert error_code(client, *SPECS) == "AuthFailure.SecretIdNotFound"
 
 
 def test_one_flipped_body_byte_is_rejected(emulator: Any, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -62,7 +57,7 @@ def test_one_flipped_body_byte_is_rejected(emulator: Any, monkeypatch: pytest.Mo
         req.data = bytes(body)
 
     _tamper(monkeypatch, client, flip)
-    assert _code(client, *SPECS) == "AuthFailure.SignatureFailure"
+    assert error_code(client, *SPECS) == "AuthFailure.SignatureFailure"
 
 
 @pytest.mark.parametrize(
@@ -79,7 +74,7 @@ def test_timestamp_skew(emulator: Any, monkeypatch: pytest.MonkeyPatch, age: int
     if expected is None:
         assert data(client, *SPECS)["SpecInfos"]
     else:
-        assert _code(client, *SPECS) == expected
+        assert error_code(client, *SPECS) == expected
 
 
 def _raw_post(emulator: Any, headers: dict[str, str], body: bytes = b"{}") -> dict[str, Any]:
@@ -100,18 +95,18 @@ def test_missing_or_malformed_authorization(emulator: Any) -> None:
 def test_missing_headers_are_missing_parameters(emulator: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     client = sdk_client(emulator)
     _tamper(monkeypatch, client, lambda req: req.header.pop("X-TC-Timestamp"))
-    assert _code(client, *SPECS) == "MissingParameter"
+    assert error_code(client, *SPECS) == "MissingParameter"
     client = sdk_client(emulator)
     _tamper(monkeypatch, client, lambda req: req.header.pop("X-TC-Version"))
-    assert _code(client, *SPECS) == "MissingParameter"
+    assert error_code(client, *SPECS) == "MissingParameter"
 
 
 def test_session_token(tmp_path: Path) -> None:
     emu = start_emulator(tmp_path / "sts", session_token="sts-token-1")
     try:
         assert data(sdk_client(emu, token="sts-token-1"), *SPECS)["SpecInfos"]
-        assert _code(sdk_client(emu, token="sts-token-2"), *SPECS) == "AuthFailure.TokenFailure"
-        assert _code(sdk_client(emu), *SPECS) == "AuthFailure.TokenFailure"
+        assert error_code(sdk_client(emu, token="sts-token-2"), *SPECS) == "AuthFailure.TokenFailure"
+        assert error_code(sdk_client(emu), *SPECS) == "AuthFailure.TokenFailure"
     finally:
         emu.stop()
 
@@ -121,16 +116,16 @@ def test_dispatch_by_service_version_and_action(emulator: Any) -> None:
     from tencentcloud.common.common_client import CommonClient
 
     wedata = sdk_client(emulator)
-    assert _code(wedata, "DescribeNothing", {}) == "InvalidAction"
-    assert _code(wedata, "DescribeBillingSpecs", {"ChargeType": "PREPAID"}) == "InvalidAction"
+    assert error_code(wedata, "DescribeNothing", {}) == "InvalidAction"
+    assert error_code(wedata, "DescribeBillingSpecs", {"ChargeType": "PREPAID"}) == "InvalidAction"
     old = CommonClient(
         "wedata", "2021-08-20", credential.Credential(SECRET_ID, SECRET_KEY), "ap-guangzhou", wedata.profile
     )
-    assert _code(old, *SPECS) == "NoSuchVersion"
+    assert error_code(old, *SPECS) == "NoSuchVersion"
     other = CommonClient(
         "cvm", "2017-03-12", credential.Credential(SECRET_ID, SECRET_KEY), "ap-guangzhou", wedata.profile
     )
-    assert _code(other, "DescribeInstances", {}) == "NoSuchProduct"
+    assert error_code(other, "DescribeInstances", {}) == "NoSuchProduct"
 
 
 def test_tione_fields_sit_directly_in_response(emulator: Any) -> None:
@@ -178,7 +173,7 @@ def test_member_validation(wedata: Any, action: str, params: dict[str, Any], cod
 
 
 def test_body_must_be_a_json_object(wedata: Any) -> None:
-    assert _code(wedata, "GetMLModelService", []) == "InvalidParameter"
+    assert error_code(wedata, "GetMLModelService", []) == "InvalidParameter"
 
 
 def test_error_envelope_and_request_log(emulator: Any, wedata: Any) -> None:
