@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Project tasks. Each makes ./.venv (with the python3 on PATH, or $PYTHON) and installs what it needs.
-#   ./build.sh test [pytest args]   install the package with its test extras, run ruff and the whole test suite
+#   ./build.sh test [pytest args]   install the package with its test extras, run ruff (lint and format) and every test
 #   ./build.sh demo                 the whole flow on the embedded emulator: train, register, scan, deploy,
 #                                   predict, logs, scale, delete (with the `mlflow deployments` CLI)
 #   ./build.sh lint                 ruff check and ruff format --check
@@ -24,6 +24,7 @@ case "$task" in
         # The Trivy tests need the real binary (installed for the test run only; the package never depends on it).
         PYTHON=.venv/bin/python tools/install-trivy.sh .venv/bin
         .venv/bin/ruff check .
+        .venv/bin/ruff format --check .
         .venv/bin/python -m pytest "$@"
         ;;
     demo)

@@ -6,35 +6,33 @@ MLflow loads this module through the ``mlflow.deployments`` entry point on every
 
 from __future__ import annotations
 
-import logging
-import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mlflow.exceptions import MlflowException
-from mlflow.protos.databricks_pb2 import NOT_IMPLEMENTED
-
-from .client import TcDeploymentClient
+if TYPE_CHECKING:
+    from .client import TcDeploymentClient
 
 __version__ = "2.0.0.dev0"
 __all__ = ["TcDeploymentClient", "run_local", "target_help"]
 
 
-def _progress_logging() -> None:
-    """Progress lines (waiting, retries) reach the terminal even when nothing configured logging, as MLflow's own
-    messages do."""
-    package_logger = logging.getLogger(__name__)
-    if not package_logger.handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(message)s"))
-        package_logger.addHandler(handler)
-        package_logger.setLevel(logging.INFO)
-        package_logger.propagate = False
+def __getattr__(name: str) -> Any:
+    # PEP 562: the client (and the SDK, options and API layer behind it) loads when MLflow looks it up, so
+    # `import mlflow_tcdeploy_plugin.emulator` and the emulator's replica processes load none of it.
+    if name == "TcDeploymentClient":
+        from .client import TcDeploymentClient
+
+        return TcDeploymentClient
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-_progress_logging()
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
 
 
 def run_local(name: str, model_uri: str, flavor: str | None = None, config: dict[str, Any] | None = None) -> None:
+    from mlflow.exceptions import MlflowException
+    from mlflow.protos.databricks_pb2 import NOT_IMPLEMENTED
+
     raise MlflowException(
         "run_local is not available yet for the tcdeploy target: it will run the model's container image locally "
         "once image builds are supported. Meanwhile `mlflow models serve -m <model URI>` serves it locally, and "

@@ -57,6 +57,18 @@ def _emulator_parser(sub: argparse._SubParsersAction) -> None:
         help="seconds before a service that is not ready ends in TIMEOUT_EXCEPTION (default: 600)",
     )
     p.add_argument(
+        "--restart-backoff",
+        type=float,
+        default=1.0,
+        help="seconds before a crashed replica's first restart; doubles each time (default: 1)",
+    )
+    p.add_argument(
+        "--max-restarts",
+        type=int,
+        default=5,
+        help="crash restarts of a replica before its service is given up as Abnormal (default: 5)",
+    )
+    p.add_argument(
         "--faults",
         type=json.loads,
         default=None,
@@ -85,7 +97,13 @@ def _run_emulator(args: argparse.Namespace) -> int:
                 region=args.region,
                 mlflow_tracking_uri=args.mlflow_tracking_uri,
                 mlflow_registry_uri=args.mlflow_registry_uri,
-                timing=Timing(new_delay=args.new_delay, ready_delay=args.ready_delay, start_timeout=args.start_timeout),
+                timing=Timing(
+                    new_delay=args.new_delay,
+                    ready_delay=args.ready_delay,
+                    start_timeout=args.start_timeout,
+                    restart_backoff=args.restart_backoff,
+                    max_restarts=args.max_restarts,
+                ),
                 faults=faults,
                 fault_seed=args.fault_seed,
                 allow_non_loopback=args.allow_remote,
@@ -136,6 +154,12 @@ def _scan_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--trivy-cache-dir", help="Trivy's cache (DB) directory (default: $TCDEPLOY_TRIVY_CACHE_DIR)")
     p.add_argument("--offline", action="store_true", default=None, help="never download Trivy's DB")
     p.add_argument("--timeout", default="300", help="seconds Trivy may run (default: 300)")
+    p.add_argument(
+        "--max-db-age",
+        default="7",
+        metavar="DAYS",
+        help="an older vulnerability DB gives no verdict in required mode (default: 7)",
+    )
     p.add_argument("--report-dir", help="where the full JSON report is written")
     p.set_defaults(func=_run_scan)
 
@@ -164,6 +188,7 @@ def _run_scan(args: argparse.Namespace) -> int:
         "scan_ignore_unfixed": args.ignore_unfixed,
         "scan_ignore": args.ignore or None,
         "scan_timeout": args.timeout,
+        "scan_max_db_age": args.max_db_age,
         "scan_cache_dir": args.trivy_cache_dir,
         "scan_offline": args.offline,
         "scan_report_dir": args.report_dir,
@@ -197,6 +222,8 @@ def _run_scan(args: argparse.Namespace) -> int:
             print(f"not scanned: {item}")
         for ident, reason in summary["ignored"].items():
             print(f"ignored: {ident} ({reason})")
+        for ident, why in summary["lapsed"].items():
+            print(f"not ignored: {ident} ({why})")
         print(f"report: {summary['report_path']}")
     return code
 

@@ -6,7 +6,6 @@ method checks its input before the first request, so input that must never be se
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 from collections.abc import Iterator
@@ -15,9 +14,11 @@ from typing import Any
 from mlflow.deployments import BaseDeploymentClient
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import (
+    INTERNAL_ERROR,
     RESOURCE_ALREADY_EXISTS,
     RESOURCE_DOES_NOT_EXIST,
     RESOURCE_EXHAUSTED,
+    ErrorCode,
 )
 
 from . import options as opt
@@ -25,6 +26,7 @@ from . import results
 from .cloud import waiters
 from .cloud.errors import CloudError
 from .errors import invalid
+from .log import get_logger
 from .naming import to_snake
 from .predict import decode_answer, encode_inputs, validate_relative_url
 from .resolve import ResolvedModel, check_syntax, resolve
@@ -32,12 +34,11 @@ from .results import FLAVOR
 from .scan.config import gate_config
 from .settings import Settings
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 GROUP_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,59}$")
 POD_NAME_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,251}[a-z0-9])?$")
 POD_PATTERN_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,251}\*$")
-LIFECYCLE_ACTIONS = ("START", "STOP", "RESUME", "SCALE")
 # Options that go along with a service_action (the others would be ignored by the service, so they are refused).
 WITH_ACTION = ("service_action", "replicas", "wait", "timeout", "poll_interval")
 ENDPOINT_CHANGES = (
@@ -290,8 +291,7 @@ class TcDeploymentClient(BaseDeploymentClient):
                     error_code=RESOURCE_ALREADY_EXISTS,
                 ) from exc
             raise
-        new = [s for s in created.get("Services") or [] if s["ServiceId"] not in before]
-        service = max(new, key=lambda s: int(s.get("Version") or 0))
+        service = self._new_version(created, before, name if endpoint is None else endpoint)
         service_id = service["ServiceId"]
         logger.info(
             "tcdeploy: created %s (endpoint %s, version %s)",
@@ -300,12 +300,42 @@ class TcDeploymentClient(BaseDeploymentClient):
             service.get("Version"),
         )
         if env:
-            self.api.update_service({"ServiceId": service_id, "Env": env})
+            self._set_env(service_id, env)
         if opt.value(options, "wait"):
             goal = waiters.STOPPED if action == "STOP" else waiters.RUNNING
             service = self._wait(service_id, goal, options)
         summary = results.deployment_summary(service, created.get("ServiceGroupName"))
         return {**summary, "model_uri": model.model_uri, "scan": scan}
+
+    @staticmethod
+    def _new_version(created: dict[str, Any], before: set[str], endpoint: str) -> dict[str, Any]:
+        """The version a create added; a group that lists none (an answer lost and the group found by name, say,
+        when a group of that name already existed) is an error that says how to look."""
+        new = [s for s in created.get("Services") or [] if s.get("ServiceId") not in before]
+        if not new:
+            listed = ", ".join(str(s.get("ServiceId")) for s in created.get("Services") or []) or "none"
+            raise MlflowException(
+                f"CreateMLModelServices answered with endpoint {created.get('ServiceGroupId')!r} ({endpoint}), but it "
+                f"lists no new deployment (its deployments: {listed}). If the first answer was lost, an endpoint of "
+                f"that name may have existed already. Check with `mlflow deployments get-endpoint -t tcdeploy "
+                f"--endpoint {endpoint}` before creating again; add a version with --endpoint {endpoint}.",
+                error_code=INTERNAL_ERROR,
+            )
+        return max(new, key=lambda s: int(s.get("Version") or 0))
+
+    def _set_env(self, service_id: str, env: list[dict[str, str]]) -> None:
+        """The second environment variable onwards, set right after the create (CreateServiceInfos takes one)."""
+        try:
+            self.api.update_service({"ServiceId": service_id, "Env": env})
+        except MlflowException as exc:
+            names = ", ".join(p["Name"] for p in env)
+            raise MlflowException(
+                f"The deployment {service_id} was created and exists, but setting its environment variables "
+                f"({names}) failed: {exc.message} Set them with `mlflow deployments update -t tcdeploy --name "
+                f"{service_id} -C env='{{...}}'`, or delete it with `mlflow deployments delete -t tcdeploy --name "
+                f"{service_id}`.",
+                error_code=ErrorCode.Value(exc.error_code),
+            ) from exc
 
     def _gate(self, model: ResolvedModel, options: dict[str, Any]) -> dict[str, Any]:
         """Run the dependency gate before anything is written; tag the registry version with the outcome."""

@@ -271,10 +271,19 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "scan_ignore",
         "advisories",
-        "Advisory IDs that do not block: CVE-1,CVE-2, a JSON list, or "
-        '{"CVE-1": "reason"}; a .trivyignore in the model adds to them.',
+        'Advisory IDs that do not block: CVE-1,CVE-2, a JSON list, {"CVE-1": "reason"} or {"CVE-1": {"reason": '
+        '"…", "expires": "2027-01-31"}} (from that date it blocks again); a .trivyignore in the model adds to them '
+        "(exp:YYYY-MM-DD honoured).",
     ),
     Option("scan_timeout", "float", "Seconds Trivy may run.", 300.0, bounds=(1, 3600)),
+    Option(
+        "scan_max_db_age",
+        "float",
+        "Days: with an older vulnerability DB, scan=required gives no verdict (auto warns). Trivy's DB is rebuilt "
+        "every 6 hours.",
+        7.0,
+        bounds=(0.01, 3650),
+    ),
     Option(
         "scan_cache_dir",
         "str",
@@ -355,10 +364,11 @@ def _coerce(option: Option, value: Any) -> Any:
     key, kind = option.key, option.type
     if option.parse_with is not None:
         return option.parse_with(value)
+    hide = option.secret or (isinstance(kind, (Struct, ListOf)) and bool(secrets_in(kind)))
     if isinstance(kind, (Struct, ListOf)):
-        return normalize(key, parse_json(key, value), kind)
+        return normalize(key, parse_json(key, value, hide), kind, hide=hide)
     if kind in SCALARS:
-        return coerce_scalar(key, kind, value, option.choices, option.bounds)
+        return coerce_scalar(key, kind, value, option.choices, option.bounds, hide)
     if kind == "advisories":
         if isinstance(value, str):
             text = value.strip()

@@ -49,69 +49,84 @@ def _canonical(key: str) -> str:
     return key.replace("_", "").replace("-", "").lower()
 
 
+def _shown(value: Any, hide: bool) -> str:
+    """How an error message quotes a value: never a secret's."""
+    return "(a hidden value)" if hide else repr(value)
+
+
 def coerce_scalar(
     label: str,
     kind: str,
     value: Any,
     choices: tuple[str, ...] = (),
     bounds: tuple[float, float] | None = None,
+    hide: bool = False,
 ) -> Any:
-    """A ``str``, ``int``, ``float`` or ``bool`` from a Python value or a CLI string; ``label`` names it in errors."""
+    """A ``str``, ``int``, ``float`` or ``bool`` from a Python value or a CLI string; ``label`` names it in errors,
+    which quote the value unless ``hide``."""
+    shown = _shown(value, hide)
     if kind == "bool":
         if isinstance(value, bool):
             return value
         if isinstance(value, str) and value.strip().lower() in TRUE + FALSE:
             return value.strip().lower() in TRUE
-        raise invalid(f"Option {label!r} must be true or false, not {value!r}.")
+        raise invalid(f"Option {label!r} must be true or false, not {shown}.")
     if kind in ("int", "float"):
         if isinstance(value, bool):
-            raise invalid(f"Option {label!r} must be a number, not {value!r}.")
+            raise invalid(f"Option {label!r} must be a number, not {shown}.")
         try:
             number = int(value) if kind == "int" else float(value)
         except (TypeError, ValueError) as exc:
             what = "an integer" if kind == "int" else "a number"
-            raise invalid(f"Option {label!r} must be {what}, not {value!r}.") from exc
+            raise invalid(f"Option {label!r} must be {what}, not {shown}.") from exc
         if kind == "int" and isinstance(value, float) and not value.is_integer():
-            raise invalid(f"Option {label!r} must be an integer, not {value!r}.")
+            raise invalid(f"Option {label!r} must be an integer, not {shown}.")
         if bounds and not bounds[0] <= number <= bounds[1]:
             raise invalid(f"Option {label!r} must be from {bounds[0]:g} to {bounds[1]:g}, not {number:g}.")
         return number
     if not isinstance(value, str) or not value.strip():
-        raise invalid(f"Option {label!r} must be a non-empty string, not {value!r}.")
+        raise invalid(f"Option {label!r} must be a non-empty string, not {shown}.")
     value = value.strip()
     if choices:
         chosen = next((c for c in choices if c.upper() == value.upper()), None)
         if chosen is None:
-            raise invalid(f"Option {label!r} must be one of {', '.join(choices)}, not {value!r}.")
+            raise invalid(f"Option {label!r} must be one of {', '.join(choices)}, not {shown}.")
         return chosen
     return value
 
 
-def parse_json(label: str, value: Any) -> Any:
+def parse_json(label: str, value: Any, hide: bool = False) -> Any:
     """CLI values arrive as text: JSON objects and lists are decoded; Python values pass through."""
     if not isinstance(value, str):
         return value
     try:
         return json.loads(value)
-    except ValueError as exc:
-        raise invalid(f"Option {label!r} must be JSON, not {value!r}: {exc}.") from exc
+    except json.JSONDecodeError as exc:
+        raise invalid(
+            f"Option {label!r} must be JSON, not {_shown(value, hide)} ({exc.msg} at character {exc.pos})."
+        ) from exc
 
 
-def normalize(label: str, value: Any, type_: str | Struct | ListOf, choices: tuple[str, ...] = ()) -> Any:
-    """Check ``value`` against ``type_`` and return it with the API's member names, recursively."""
+def normalize(
+    label: str, value: Any, type_: str | Struct | ListOf, choices: tuple[str, ...] = (), hide: bool = False
+) -> Any:
+    """Check ``value`` against ``type_`` and return it with the API's member names, recursively. Errors quote no
+    value of an object that holds a secret."""
+    hide = hide or bool(secrets_in(type_))
     if isinstance(type_, Struct):
-        return _normalize_struct(label, value, type_)
+        return _normalize_struct(label, value, type_, hide)
     if isinstance(type_, ListOf):
         if not isinstance(value, list):
-            raise invalid(f"Option {label!r} must be a JSON list, not {value!r}.")
-        return [normalize(f"{label}[{i}]", item, type_.item) for i, item in enumerate(value)]
-    return coerce_scalar(label, type_, value, choices)
+            raise invalid(f"Option {label!r} must be a JSON list, not {_shown(value, hide)}.")
+        return [normalize(f"{label}[{i}]", item, type_.item, hide=hide) for i, item in enumerate(value)]
+    return coerce_scalar(label, type_, value, choices, hide=hide)
 
 
-def _normalize_struct(label: str, value: Any, struct: Struct) -> dict[str, Any]:
+def _normalize_struct(label: str, value: Any, struct: Struct, hide: bool) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise invalid(
-            f"Option {label!r} must be a JSON object with the keys {', '.join(struct.keys())}, not {value!r}."
+            f"Option {label!r} must be a JSON object with the keys {', '.join(struct.keys())}, "
+            f"not {_shown(value, hide)}."
         )
     by_key = {_canonical(m.name): m for m in struct.members}
     out: dict[str, Any] = {}
@@ -127,7 +142,9 @@ def _normalize_struct(label: str, value: Any, struct: Struct) -> dict[str, Any]:
         if member.name in out:
             raise invalid(f"Option {label!r} gives {snake(member.name)!r} twice.")
         if item is not None:
-            out[member.name] = normalize(f"{label}.{snake(member.name)}", item, member.type, member.choices)
+            out[member.name] = normalize(
+                f"{label}.{snake(member.name)}", item, member.type, member.choices, hide or member.secret
+            )
     missing = [snake(m.name) for m in struct.members if m.required and m.name not in out]
     if missing:
         raise invalid(f"Option {label!r} needs the keys {', '.join(missing)}.")

@@ -7,21 +7,23 @@ profile file), then defaults. Nothing below the client reads ``os.environ``.
 
 from __future__ import annotations
 
+import configparser
 import ipaddress
-import logging
 import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from difflib import get_close_matches
+from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import UNAUTHENTICATED
 
 from .errors import invalid
+from .log import get_logger
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 ENV_SECRET_ID = "KERNEL_WEDATA_CLOUD_SDK_SECRET_ID"
 ENV_SECRET_KEY = "KERNEL_WEDATA_CLOUD_SDK_SECRET_KEY"
@@ -182,11 +184,47 @@ class Settings:
         return cls(secret_id, secret_key, token, region, workspace_id, endpoint, protocol, uin)
 
 
+PROFILE_FILES = ("~/.tencentcloud/credentials", "/etc/tencentcloud/credentials")
+"""Where the SDK's profile credentials live, first found wins."""
+
+
 def _credential_chain(env: Mapping[str, str]) -> tuple[str, str, str | None] | None:
     """The SDK's standard sources, without the ones that call a metadata server."""
-    from tencentcloud.common.credential import ProfileCredential
-
     if env.get("TENCENTCLOUD_SECRET_ID") and env.get("TENCENTCLOUD_SECRET_KEY"):
         return env["TENCENTCLOUD_SECRET_ID"], env["TENCENTCLOUD_SECRET_KEY"], env.get("TENCENTCLOUD_SESSION_TOKEN")
-    cred = ProfileCredential().get_credential()
-    return (cred.secret_id, cred.secret_key, None) if cred is not None else None
+    return _profile_credentials()
+
+
+def _bad_profile(path: Path, why: str) -> MlflowException:
+    return MlflowException(
+        f"The credentials file {path} {why}. It must be an INI file with a [default] section holding secret_id and "
+        f"secret_key; fix it, or set {ENV_SECRET_ID} and {ENV_SECRET_KEY} instead.",
+        error_code=UNAUTHENTICATED,
+    )
+
+
+def _profile_credentials() -> tuple[str, str, None] | None:
+    """The ``[default]`` profile of the SDK's credentials file (read here: the SDK's own reader raises raw
+    ``AttributeError`` or ``configparser`` errors on a file it cannot use)."""
+    path = next((p for p in (Path(f).expanduser() for f in PROFILE_FILES) if p.is_file()), None)
+    if path is None:
+        return None
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read_string(path.read_text(encoding="utf-8"), source=str(path))
+    except configparser.Error as exc:
+        # The message would quote the offending line, which may hold the key: say where, not what.
+        errors = getattr(exc, "errors", None)
+        line = getattr(exc, "lineno", None) or (errors[0][0] if errors else None)
+        raise _bad_profile(path, f"is not valid INI (line {line})" if line else "is not valid INI") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _bad_profile(path, f"cannot be read ({type(exc).__name__})") from None
+    if not parser.has_section("default"):
+        sections = ", ".join(f"[{s}]" for s in parser.sections()) or "none"
+        raise _bad_profile(path, f"has no [default] section (it has {sections})")
+    secret_id = parser.get("default", "secret_id", fallback="").strip().strip('"')
+    secret_key = parser.get("default", "secret_key", fallback="").strip().strip('"')
+    if not secret_id or not secret_key:
+        missing = " and ".join(k for k, v in (("secret_id", secret_id), ("secret_key", secret_key)) if not v)
+        raise _bad_profile(path, f"has no {missing} in its [default] section")
+    return secret_id, secret_key, None

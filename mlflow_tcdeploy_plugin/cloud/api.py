@@ -7,41 +7,23 @@ when the SDK returned it without raising, maps errors to ``CloudError`` and retr
 from __future__ import annotations
 
 import json
-import logging
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from ..log import get_logger, watch_sdk_logger
+from ..redact import add_secret
 from ..settings import Settings
 from .errors import CloudError
 from .retry import RetryPolicy, Safety, jitter
 
-logger = logging.getLogger(__name__)
-
 WEDATA = ("wedata", "2025-10-10")
 SDK_LOGGER = "tencentcloud_sdk_common"
+
+logger = get_logger(__name__)
+watch_sdk_logger(SDK_LOGGER)
 MAX_MESSAGE = 500
 GROUP_PAGE_SIZE = 100
-
-
-class _RedactSecrets(logging.Filter):
-    """The SDK logs whole requests at DEBUG, X-TC-Token header included: mask every secret we hold."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.secrets: set[str] = set()
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        text = record.getMessage()
-        masked = text
-        for secret in self.secrets:
-            masked = masked.replace(secret, "******")
-        if masked != text:
-            record.msg, record.args = masked, ()
-        return True
-
-
-_REDACT = _RedactSecrets()
 
 
 class CloudApi:
@@ -63,8 +45,8 @@ class CloudApi:
 
         http = HttpProfile(endpoint=settings.endpoint, protocol=settings.protocol, reqTimeout=timeout)
         profile = ClientProfile(httpProfile=http, language="en-US")
-        _REDACT.secrets.update(s for s in (settings.secret_key, settings.token) if s)
-        logging.getLogger(SDK_LOGGER).addFilter(_REDACT)
+        add_secret(settings.secret_key)
+        add_secret(settings.token)
         cred = credential.Credential(settings.secret_id, settings.secret_key, settings.token)
         self._client = CommonClient(*WEDATA, cred, settings.region, profile)
         self.workspace_id = settings.workspace_id

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -11,9 +10,10 @@ from typing import Any
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import DEADLINE_EXCEEDED, INVALID_STATE
 
+from ..log import get_logger
 from .api import CloudApi
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 LOG_LINES_ON_FAILURE = 20
 WARNINGS_ON_FAILURE = 5
@@ -32,8 +32,9 @@ STOPPED = Goal("stopped", frozenset({"Stopped", "STOPPED"}))
 
 
 def failed(status: str) -> bool:
-    """Every goal ends badly on these: ``*FAILED`` (CREATE_FAILED, UPDATE_FAILED, …) and TIMEOUT_EXCEPTION."""
-    return status.upper().endswith("FAILED") or status == "TIMEOUT_EXCEPTION"
+    """Every goal ends badly on these: ``*FAILED`` (CREATE_FAILED, UPDATE_FAILED, …), TIMEOUT_EXCEPTION, and
+    Abnormal (a replica keeps ending), as the API reference's status mapping suggests."""
+    return status.upper().endswith("FAILED") or status in ("TIMEOUT_EXCEPTION", "Abnormal")
 
 
 def _reason(service: dict[str, Any]) -> str:

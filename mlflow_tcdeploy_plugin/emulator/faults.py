@@ -1,4 +1,5 @@
-"""Fault injection: latency, throttling, HTTP 5xx and dropped connections, at set rates, per action if wanted.
+"""Fault injection: latency, throttling, HTTP 5xx, dropped connections, lost answers and an off-standard
+Content-Type, at set rates, per action if wanted.
 
 A rule can also be limited to its next ``times`` matching requests, which makes retry tests deterministic
 ("throttle the next two CreateMLModelServices, then answer").
@@ -25,11 +26,14 @@ class FaultRule:
     lose_rate: float = 0.0
     """Share of requests carried out whose answer is then lost (the connection closes): the case where a
     client must not blindly re-send a create."""
+    charset_rate: float = 0.0
+    """Share of answers sent with ``Content-Type: application/json; charset=utf-8``, on which the SDK returns an
+    error envelope instead of raising."""
     times: int | None = None
     """Apply to this many more matching requests only (None: no limit)."""
 
     def __post_init__(self) -> None:
-        for name in ("throttle_rate", "error_rate", "drop_rate", "lose_rate"):
+        for name in ("throttle_rate", "error_rate", "drop_rate", "lose_rate", "charset_rate"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be between 0 and 1, not {value}")
@@ -60,7 +64,7 @@ class Faults:
 class Decision:
     latency: float = 0.0
     fault: str | None = None
-    """None, ``"drop"``, ``"error"``, ``"throttle"`` or ``"lose"``."""
+    """None, ``"drop"``, ``"error"``, ``"throttle"``, ``"lose"`` or ``"charset"``."""
 
 
 class FaultInjector:
@@ -90,6 +94,7 @@ class FaultInjector:
                 ("error", rule.error_rate),
                 ("throttle", rule.throttle_rate),
                 ("lose", rule.lose_rate),
+                ("charset", rule.charset_rate),
             ):
                 if rate and self._random.random() < rate:
                     fault = name

@@ -2,8 +2,10 @@
 
 Statuses (WeData's ``Status`` is a free string; these follow the observed values and TI-ONE's vocabulary):
 NEW → CREATING → RUNNING; CREATE_FAILED when a replica ends before it is ready; TIMEOUT_EXCEPTION when it is
-not ready within the start timeout; Abnormal when a running replica ends (it is restarted, up to a limit);
-Stopping → Stopped on STOP. A service is RUNNING only when every replica answers its health check.
+not ready within the start timeout; Abnormal when a running replica ends: it is restarted after a back-off that
+doubles each time, and after the restart limit the service stays Abnormal with the reason, its replica left ended
+(a rebuild, an update or STOP/RESUME starts again). Stopping → Stopped on STOP. A service is RUNNING only when
+every replica answers its health check.
 """
 
 from __future__ import annotations
@@ -34,8 +36,6 @@ ABNORMAL = "Abnormal"
 STOPPING = "Stopping"
 STOPPED = "Stopped"
 
-MAX_RESTARTS = 5
-
 
 @dataclass
 class Timing:
@@ -49,6 +49,10 @@ class Timing:
     """Seconds in CREATING before the service ends in TIMEOUT_EXCEPTION."""
     tick: float = 0.2
     """Seconds between two passes of the supervisor."""
+    restart_backoff: float = 1.0
+    """Seconds before a crashed replica's first restart; each further restart waits twice as long."""
+    max_restarts: int = 5
+    """Crash restarts of one replica before the service is given up (Abnormal, no more restarts)."""
 
 
 def _pod_suffix(spec: dict[str, Any]) -> str:
@@ -105,14 +109,14 @@ class Supervisor:
         """After a restart: adopt replicas still running (after a kill -9), forget the ones that are gone, and
         show services whose replicas must start again as CREATING before the first request is answered."""
         for service in self._store.services():
-            live = 0
+            present = 0
             for pod in self._store.pods(service["id"]):
-                if self._runner(service).exit_code(pod) is None:
-                    live += 1
+                if self._runner(service).exit_code(pod) is None or self._given_up(pod):
+                    present += 1  # running, or ended for good: a given-up replica stays given up
                 else:
                     self._store.delete_pod(pod["name"])
             wanted = int(service["spec"].get("Replicas") or 1)
-            if service["desired"] == "running" and service["status"] in (RUNNING, ABNORMAL) and live < wanted:
+            if service["desired"] == "running" and service["status"] in (RUNNING, ABNORMAL) and present < wanted:
                 self._store.set_status(service["id"], CREATING)
 
     # operations the actions ask for
@@ -136,7 +140,9 @@ class Supervisor:
             self._collect_logs(service, pod)
             self._runner(service).stop(pod)
             self._collect_logs(service, pod)
-            self._store.update_pod(pod["name"], restart_count=pod["restart_count"] + 1, ready=0)
+            self._store.update_pod(
+                pod["name"], restart_count=pod["restart_count"] + 1, ready=0, crashes=0, restart_at=None
+            )
             self._start_replica(service, self._store.pod(pod["name"]) or pod)
             self._store.set_status(service["id"], CREATING)
             self._store.add_event(service["id"], "Pod", pod["name"], "Normal", "Pod rebuilt on request")
@@ -203,8 +209,23 @@ class Supervisor:
                 service, TIMEOUT_EXCEPTION, f"The replicas were not ready within {self.timing.start_timeout:g} seconds."
             )
 
+    def _given_up(self, pod: dict[str, Any]) -> bool:
+        return int(pod["crashes"]) > self.timing.max_restarts
+
     def _replica_ended(self, service: dict[str, Any], pod: dict[str, Any], code: int) -> bool:
-        """Handle a replica that ended; False when the service has failed."""
+        """Handle a replica that has ended; False when the service has failed or been given up."""
+        if self._given_up(pod):
+            return False
+        now = time.time()
+        if pod["restart_at"] is not None:
+            if now >= pod["restart_at"]:
+                self._store.update_pod(pod["name"], restart_count=pod["restart_count"] + 1, ready=0, restart_at=None)
+                try:
+                    self._start_replica(service, self._store.pod(pod["name"]) or pod)
+                except RunnerUnavailable as exc:
+                    self._fail(service, ABNORMAL, str(exc))
+                    return False
+            return True
         self._collect_logs(service, pod)
         last = self._store.last_logs(pod["name"], 1)
         detail = f": {last[0]}" if last else ""
@@ -214,18 +235,20 @@ class Supervisor:
             )
             return False
         reason = f"Replica {pod['name']} exited with code {code}{detail}"
-        self._store.add_event(service["id"], "Pod", pod["name"], "Warning", reason)
-        if pod["restart_count"] >= MAX_RESTARTS:
-            self._store.set_status(service["id"], ABNORMAL, f"{reason} (restarted {MAX_RESTARTS} times; given up)")
-            self._store.delete_pod(pod["name"])
+        crashes = int(pod["crashes"]) + 1
+        if crashes > self.timing.max_restarts:
+            self._store.update_pod(pod["name"], crashes=crashes, ready=0)
+            given_up = f"{reason} (restarted {self.timing.max_restarts} times; given up)"
+            self._store.set_status(service["id"], ABNORMAL, given_up)
+            self._store.add_event(service["id"], "Pod", pod["name"], "Warning", given_up)
+            logger.info("service %s: %s", service["id"], given_up)
             return False
-        self._store.update_pod(pod["name"], restart_count=pod["restart_count"] + 1, ready=0)
-        self._store.set_status(service["id"], ABNORMAL, reason)
-        try:
-            self._start_replica(service, self._store.pod(pod["name"]) or pod)
-        except RunnerUnavailable as exc:
-            self._fail(service, ABNORMAL, str(exc))
-            return False
+        delay = self.timing.restart_backoff * 2 ** (crashes - 1)
+        self._store.update_pod(pod["name"], crashes=crashes, ready=0, restart_at=now + delay)
+        self._store.set_status(service["id"], ABNORMAL, f"{reason}; restarting in {delay:g}s")
+        self._store.add_event(
+            service["id"], "Pod", pod["name"], "Warning", f"Back-off {delay:g}s restarting the replica: {reason}"
+        )
         return True
 
     def _fail(self, service: dict[str, Any], status: str, reason: str) -> None:

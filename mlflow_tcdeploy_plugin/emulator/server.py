@@ -71,8 +71,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(head + body)  # one write: headers and body leave in one segment
         self.wfile.flush()
 
-    def _send_json(self, payload: Any, status: int = 200) -> None:
-        self._send(status, json.dumps(payload).encode("utf-8"))
+    def _send_json(self, payload: Any, status: int = 200, content_type: str | None = None) -> None:
+        self._send(status, json.dumps(payload).encode("utf-8"), content_type or "application/json")
 
     def _read_body(self) -> bytes | None:
         length = int(self.headers.get("Content-Length") or 0)
@@ -141,7 +141,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.connection.shutdown(socket.SHUT_RDWR)
             return
         response["RequestId"] = request_id
-        self._send_json({"Response": response})
+        charset = decision.fault == "charset"
+        self._send_json({"Response": response}, content_type="application/json; charset=utf-8" if charset else None)
 
     def _checked_request(
         self, headers: dict[str, str], body: bytes, action_name: str, throttled: bool

@@ -26,7 +26,8 @@ CREATE TABLE IF NOT EXISTS services (
 CREATE TABLE IF NOT EXISTS pods (
     name TEXT PRIMARY KEY, service_id TEXT NOT NULL, uid TEXT NOT NULL, created REAL NOT NULL,
     restart_count INTEGER NOT NULL DEFAULT 0, pid INTEGER, container_id TEXT, port INTEGER,
-    log_path TEXT, log_offset INTEGER NOT NULL DEFAULT 0, ready INTEGER NOT NULL DEFAULT 0
+    log_path TEXT, log_offset INTEGER NOT NULL DEFAULT 0, ready INTEGER NOT NULL DEFAULT 0,
+    crashes INTEGER NOT NULL DEFAULT 0, restart_at REAL
 );
 CREATE TABLE IF NOT EXISTS logs (
     id INTEGER PRIMARY KEY AUTOINCREMENT, service_id TEXT NOT NULL, pod_name TEXT NOT NULL, ts REAL NOT NULL,
@@ -67,6 +68,14 @@ class Store:
         # Survives kill -9 of the emulator (not power loss), without an fsync per request.
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Columns added since a data dir may have been made: crash restarts and the time of the next one."""
+        present = {row["name"] for row in self._db.execute("PRAGMA table_info(pods)")}
+        for column, kind in (("crashes", "INTEGER NOT NULL DEFAULT 0"), ("restart_at", "REAL")):
+            if column not in present:
+                self._db.execute(f"ALTER TABLE pods ADD COLUMN {column} {kind}")
 
     def close(self) -> None:
         with self._lock:

@@ -97,7 +97,7 @@ def _pod_info(pod: dict[str, Any], charge_type: str) -> dict[str, Any]:
                 "ContainerId": pod["container_id"] or f"pid://{pod['pid'] or ''}",
                 "State": "Running" if pod["ready"] else "Waiting",
                 "Ready": bool(pod["ready"]),
-                "Reason": "",
+                "Reason": "CrashLoopBackOff" if pod["crashes"] and not pod["ready"] else "",
                 "RestartCount": pod["restart_count"],
                 "Message": "",
             }

@@ -1,12 +1,11 @@
-"""The gate's cache: Trivy versions by binary, and Trivy's reports by (requirements, Trivy version, DB date)."""
+"""The gate's cache: Trivy's reports by (requirements, Trivy version, DB date). A new DB date is a new key, so a
+cached verdict never outlives the DB that produced it; with no DB date there is no key and nothing is cached."""
 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 
@@ -25,17 +24,6 @@ def scan_key(requirements: str, trivy_version: str, db_updated_at: str) -> str:
 class ScanCache:
     def __init__(self, root: Path) -> None:
         self.root = root
-
-    def trivy_version(self, identity: str, compute: Callable[[], str]) -> str:
-        path = self.root / "trivy-versions.json"
-        try:
-            known = json.loads(path.read_text())
-        except (OSError, ValueError):
-            known = {}
-        if identity not in known:
-            known[identity] = compute()
-            _write_atomically(path, json.dumps(known, indent=1))
-        return str(known[identity])
 
     def report(self, key: str) -> str | None:
         try:

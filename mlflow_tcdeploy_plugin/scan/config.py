@@ -31,6 +31,7 @@ def gate_config(options: Mapping[str, Any], env: Mapping[str, str]) -> Any:
             fail_on=opt.value(options, "scan_fail_on"),
             ignore_unfixed=opt.value(options, "scan_ignore_unfixed"),
             ignore=dict(options.get("scan_ignore") or {}),
+            max_db_age_days=opt.value(options, "scan_max_db_age"),
         ),
         trivy=TrivyConfig(
             binary=env.get(ENV_TRIVY_BIN) or None,

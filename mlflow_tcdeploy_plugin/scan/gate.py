@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import re
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -20,13 +19,14 @@ from typing import Any
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import INTERNAL_ERROR, INVALID_PARAMETER_VALUE
 
+from ..log import get_logger
 from . import trivy
 from .cache import ScanCache, scan_key
 from .policy import Policy, Verdict, evaluate, parse_trivyignore
 from .report import ReportError, ScanReport, parse, table
 from .requirements import Dependencies, from_files, read_model_files
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 EMPTY_REPORT = json.dumps({"SchemaVersion": 2, "Results": []})
 
@@ -52,6 +52,8 @@ class GateConfig:
     trivy: trivy.TrivyConfig
     cache_dir: Path
     report_dir: Path
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(timezone.utc))
+    """Now (UTC): when ignores expire and how old the DB is."""
 
 
 def check(
@@ -69,10 +71,10 @@ def check(
         policy = replace(policy, ignore={**parse_trivyignore(deps.ignore_file), **policy.ignore})
         report, key, cached = _report(deps, config)
     except (trivy.GateError, ReportError, OSError, MlflowException) as exc:
-        reason = getattr(exc, "message", None) or str(exc)
+        reason = (getattr(exc, "message", None) or str(exc)).rstrip(".")
         if policy.mode == "required":
             raise GateUnavailable(
-                f"The dependency gate could not scan {label} and scan=required blocks the deployment: {reason}"
+                f"The dependency gate could not scan {label} and scan=required blocks the deployment: {reason}."
             ) from exc
         logger.warning(
             "tcdeploy: WARNING: the dependency gate could not scan %s, so it is deployed UNSCANNED "
@@ -81,7 +83,7 @@ def check(
             reason,
         )
         return {"status": "error", "reason": reason, "policy": policy.describe()}
-    verdict = evaluate(policy, report)
+    verdict = evaluate(policy, report, config.clock().date())
     path = _write_report(config.report_dir, label, key, report, verdict, policy)
     summary = {
         "status": "passed" if verdict.passed else "failed",
@@ -89,6 +91,7 @@ def check(
         "counts": report.counts(),
         "blocking": [f.id for f in verdict.blocking],
         "ignored": {f.id: reason for f, reason in verdict.ignored},
+        "lapsed": {f.id: why for f, why in verdict.lapsed},
         "not_scanned": [f"{n.requirement} ({n.reason})" for n in report.not_scanned],
         "trivy_version": report.trivy_version,
         "db_updated_at": report.db_updated_at,
@@ -98,10 +101,13 @@ def check(
     }
     for item in summary["not_scanned"]:
         logger.warning("tcdeploy: not scanned: %s", item)
+    for ident, why in summary["lapsed"].items():
+        logger.warning("tcdeploy: %s is no longer ignored: %s", ident, why)
     if not verdict.passed:
+        lapsed = "".join(f"\n{ident}: {why}, so it counts again." for ident, why in summary["lapsed"].items())
         raise GateFailed(
             f"The dependency gate refused {label}: {len(verdict.blocking)} finding(s) at or above "
-            f"{policy.fail_on}.\n{table(verdict.blocking)}\nUpgrade the packages to the fixed versions, or "
+            f"{policy.fail_on}.\n{table(verdict.blocking)}{lapsed}\nUpgrade the packages to the fixed versions, or "
             f"accept the risk with scan_ignore / scan_fail_on. Full report: {path}",
             summary,
         )
@@ -114,27 +120,74 @@ def check(
     return summary
 
 
+def _db_age(info: trivy.TrivyInfo, config: GateConfig) -> float | None:
+    """Days since the DB was built, or None when Trivy reports no DB (or a date it cannot be read from)."""
+    try:
+        built = datetime.fromisoformat(info.db_updated_at.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if built.tzinfo is None:
+        built = built.replace(tzinfo=timezone.utc)
+    return (config.clock() - built).total_seconds() / 86400
+
+
+def _judge_db(info: trivy.TrivyInfo, config: GateConfig) -> None:
+    """A verdict from an old DB misses what was published since: ``required`` refuses it, ``auto`` warns."""
+    age, limit = _db_age(info, config), config.policy.max_db_age_days
+    if age is not None and age <= limit:
+        return
+    where = f" --cache-dir {config.trivy.cache_dir}" if config.trivy.cache_dir else ""
+    if age is None:
+        problem = "Trivy reports no vulnerability DB date, so the DB's age cannot be judged"
+    else:
+        problem = (
+            f"Trivy's vulnerability DB is {age:.1f} days old (built {info.db_updated_at}); scan_max_db_age is "
+            f"{limit:g} days"
+        )
+    fix = (
+        f"Update it with `trivy image{where} --download-db-only` (Trivy rebuilds it every 6 hours), or raise "
+        "scan_max_db_age"
+    )
+    if config.policy.mode == "required":
+        raise trivy.GateError(f"{problem}. {fix}")
+    logger.warning("tcdeploy: WARNING: %s: findings published since may be missing. %s.", problem, fix)
+
+
 def _report(deps: Dependencies, config: GateConfig) -> tuple[ScanReport, str, bool]:
     binary = trivy.find_binary(config.trivy)
-    cache = ScanCache(config.cache_dir)
-    version = cache.trivy_version(trivy.binary_identity(binary), lambda: trivy.version(config.trivy, binary))
-    db_date = trivy.db_updated_at(config.trivy)
+    info = trivy.version_info(config.trivy, binary)
+    if info.db_updated_at:
+        _judge_db(info, config)
     requirements = deps.requirements_txt()
-    key = scan_key(requirements, version, db_date)
-    raw = cache.report(key)
+    cache = ScanCache(config.cache_dir)
+    key = scan_key(requirements, info.version, info.db_updated_at)
+    raw = cache.report(key) if info.db_updated_at else None
     cached = raw is not None
     if raw is None:
         if requirements:
             with tempfile.TemporaryDirectory() as tmp:
                 (Path(tmp) / "requirements.txt").write_text(requirements)
                 raw = trivy.scan(config.trivy, binary, Path(tmp))
+            if not info.db_updated_at or not config.trivy.offline:
+                # The scan may have downloaded the first DB or a newer one: the report is that DB's.
+                before, info = info, trivy.version_info(config.trivy, binary)
+                if info.db_updated_at and info.db_updated_at != before.db_updated_at:
+                    _judge_db(info, config)
+                key = scan_key(requirements, info.version, info.db_updated_at)
         else:
             raw = EMPTY_REPORT  # nothing pinned: nothing Trivy could match; the not-scanned list says why
         findings = parse(raw)  # only a readable report is cached
-        cache.store(key, raw)
+        if info.db_updated_at:
+            cache.store(key, raw)
+        else:
+            _judge_db(info, config)
+            logger.warning("tcdeploy: Trivy reports no DB date, so this report is not cached (it will be redone).")
     else:
+        logger.debug("tcdeploy: cached report %s (Trivy %s, DB %s)", key[:12], info.version, info.db_updated_at)
         findings = parse(raw)
-    report = ScanReport(findings, deps.not_scanned, version, db_date, deps.source, requirements, json.loads(raw))
+    report = ScanReport(
+        findings, deps.not_scanned, info.version, info.db_updated_at, deps.source, requirements, json.loads(raw)
+    )
     return report, key, cached
 
 
@@ -149,6 +202,7 @@ def _write_report(root: Path, label: str, key: str, report: ScanReport, verdict:
         "passed": verdict.passed,
         "blocking": [f.id for f in verdict.blocking],
         "ignored": {f.id: reason for f, reason in verdict.ignored},
+        "lapsed_ignores": {f.id: why for f, why in verdict.lapsed},
         **report.to_json(),
     }
     path.write_text(json.dumps(document, indent=2))

@@ -1,13 +1,39 @@
-"""The gate's policy: which findings block a deployment."""
+"""The gate's policy: which findings block a deployment, and which accepted risks still apply."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import date
 
 from .report import SEVERITIES, Finding, ScanReport
 
 MODES = ("auto", "required", "off")
+_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+FROM_OPTION = "ignored by the scan_ignore option"
+FROM_FILE = "listed in the model's .trivyignore"
+
+
+@dataclass(frozen=True)
+class Ignore:
+    """An accepted advisory: why, and until when (as Trivy's ``exp:``, it stops applying on that date)."""
+
+    reason: str
+    expires: date | None = None
+    problem: str = ""
+    """Why the entry cannot apply at all (a malformed ``exp:``); such an entry never ignores anything."""
+
+    def lapsed(self, today: date) -> str:
+        """Why this ignore does not apply today, or ``""`` when it does."""
+        if self.problem:
+            return self.problem
+        if self.expires is not None and today >= self.expires:
+            return f"the ignore expired on {self.expires.isoformat()}"
+        return ""
+
+    def describe(self) -> dict[str, str | None]:
+        return {"reason": self.reason, "expires": self.expires.isoformat() if self.expires else None}
 
 
 @dataclass(frozen=True)
@@ -18,15 +44,18 @@ class Policy:
     """The least severity that blocks; ``NONE``: nothing blocks."""
     ignore_unfixed: bool = False
     """Findings with no fixed version do not block."""
-    ignore: dict[str, str] = field(default_factory=dict)
-    """Advisory IDs that do not block, with a reason each."""
+    ignore: dict[str, Ignore] = field(default_factory=dict)
+    """Advisory IDs that do not block while their ignore applies."""
+    max_db_age_days: float = 7.0
+    """An older vulnerability DB gives no verdict under ``required`` (a warning under ``auto``)."""
 
     def describe(self) -> dict[str, object]:
         return {
             "mode": self.mode,
             "fail_on": self.fail_on,
             "ignore_unfixed": self.ignore_unfixed,
-            "ignore": dict(self.ignore),
+            "ignore": {ident: entry.describe() for ident, entry in self.ignore.items()},
+            "max_db_age_days": self.max_db_age_days,
         }
 
 
@@ -34,45 +63,80 @@ class Policy:
 class Verdict:
     blocking: list[Finding]
     ignored: list[tuple[Finding, str]]
+    lapsed: list[tuple[Finding, str]] = field(default_factory=list)
+    """Findings whose ignore did not apply (expired, malformed), and why; they were judged like any other."""
 
     @property
     def passed(self) -> bool:
         return not self.blocking
 
 
-def parse_trivyignore(text: str) -> dict[str, str]:
-    """``.trivyignore``: one advisory ID a line, ``# comments`` (a comment on the line is its reason)."""
-    ids: dict[str, str] = {}
+def _date(text: str) -> date:
+    if not _DATE_RE.match(text):
+        raise ValueError(f"{text!r} is not a date (YYYY-MM-DD)")
+    return date.fromisoformat(text)
+
+
+def parse_trivyignore(text: str) -> dict[str, Ignore]:
+    """``.trivyignore``: one advisory ID a line, optionally ``exp:YYYY-MM-DD``; a ``# comment`` is its reason."""
+    ids: dict[str, Ignore] = {}
     for raw in text.splitlines():
         line, _, comment = raw.partition("#")
-        token = line.strip().split()[0] if line.strip() else ""
-        if token and not token.startswith("exp:"):
-            ids[token] = comment.strip() or "listed in the model's .trivyignore"
+        tokens = line.split()
+        if not tokens or tokens[0].startswith("exp:"):
+            continue
+        reason = comment.strip() or FROM_FILE
+        expiry = next((t.removeprefix("exp:") for t in tokens[1:] if t.startswith("exp:")), None)
+        try:
+            ids[tokens[0]] = Ignore(reason, _date(expiry) if expiry is not None else None)
+        except ValueError:
+            ids[tokens[0]] = Ignore(reason, problem=f".trivyignore's exp:{expiry} is not a date (YYYY-MM-DD)")
     return ids
 
 
-def parse_ignore(value: object) -> dict[str, str]:
-    """``scan_ignore``: a list of IDs, ``"ID: reason"`` strings, or an ``{ID: reason}`` object."""
+def parse_ignore(value: object) -> dict[str, Ignore]:
+    """``scan_ignore``: IDs or ``"ID: reason"`` strings in a list, or ``{ID: reason}`` /
+    ``{ID: {"reason": …, "expires": "YYYY-MM-DD"}}``. Raises ``ValueError`` saying what is wrong."""
+    out: dict[str, Ignore] = {}
     if isinstance(value, dict):
-        return {str(k): str(v or "ignored by the scan_ignore option") for k, v in value.items()}
-    out: dict[str, str] = {}
+        for ident, spec in value.items():
+            if not _ID_RE.match(str(ident)):
+                raise ValueError(f"{ident!r} is not an advisory ID (such as CVE-2020-14343 or GHSA-8q59-q68h-6hv4)")
+            if isinstance(spec, dict):
+                unknown = set(spec) - {"reason", "expires"}
+                if unknown:
+                    raise ValueError(
+                        f"{ident}: unknown key(s) {', '.join(sorted(map(str, unknown)))}; use reason, expires"
+                    )
+                expires = spec.get("expires")
+                out[str(ident)] = Ignore(
+                    str(spec.get("reason") or FROM_OPTION), _date(str(expires)) if expires is not None else None
+                )
+            else:
+                out[str(ident)] = Ignore(str(spec or FROM_OPTION))
+        return out
     for item in value if isinstance(value, list) else [value]:
         ident, _, reason = str(item).partition(":")
-        if not re.match(r"^[A-Za-z0-9][A-Za-z0-9._-]*$", ident.strip()):
+        if not _ID_RE.match(ident.strip()):
             raise ValueError(f"{item!r} is not an advisory ID (such as CVE-2020-14343 or GHSA-8q59-q68h-6hv4)")
-        out[ident.strip()] = reason.strip() or "ignored by the scan_ignore option"
+        out[ident.strip()] = Ignore(reason.strip() or FROM_OPTION)
     return out
 
 
-def evaluate(policy: Policy, report: ScanReport) -> Verdict:
+def evaluate(policy: Policy, report: ScanReport, today: date) -> Verdict:
     # NONE (or anything above CRITICAL) blocks nothing: the report is kept, the deployment goes on.
     threshold = SEVERITIES.index(policy.fail_on) if policy.fail_on in SEVERITIES else len(SEVERITIES)
-    blocking, ignored = [], []
+    verdict = Verdict([], [])
     for finding in report.findings:
-        if finding.id in policy.ignore:
-            ignored.append((finding, policy.ignore[finding.id]))
-        elif policy.ignore_unfixed and not finding.fixed:
-            ignored.append((finding, "no fixed version (scan_ignore_unfixed)"))
+        entry = policy.ignore.get(finding.id)
+        why_not = entry.lapsed(today) if entry is not None else ""
+        if entry is not None and not why_not:
+            verdict.ignored.append((finding, entry.reason))
+            continue
+        if why_not:
+            verdict.lapsed.append((finding, why_not))
+        if policy.ignore_unfixed and not finding.fixed:
+            verdict.ignored.append((finding, "no fixed version (scan_ignore_unfixed)"))
         elif finding.rank >= threshold:
-            blocking.append(finding)
-    return Verdict(blocking, ignored)
+            verdict.blocking.append(finding)
+    return verdict

@@ -1,4 +1,4 @@
-"""The Trivy runner: find the binary, learn its version and DB date, scan a directory of requirements."""
+"""The Trivy runner: find the binary, learn its version and its vulnerability DB's date, scan a directory."""
 
 from __future__ import annotations
 
@@ -9,6 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .._subprocess import CommandError, run
+from ..log import get_logger
+
+logger = get_logger(__name__)
 
 
 class GateError(Exception):
@@ -41,33 +44,29 @@ def find_binary(config: TrivyConfig) -> str:
     return found
 
 
-def binary_identity(binary: str) -> str:
-    """What identifies a build of Trivy without running it: its path, size and modification time."""
-    st = Path(binary).stat()
-    return f"{Path(binary).resolve()}:{st.st_size}:{st.st_mtime_ns}"
-
-
 def _cache_args(config: TrivyConfig) -> list[str]:
     return ["--cache-dir", config.cache_dir] if config.cache_dir else []
 
 
-def version(config: TrivyConfig, binary: str) -> str:
+@dataclass(frozen=True)
+class TrivyInfo:
+    version: str
+    db_updated_at: str
+    """When the DB in the cache the scan uses was built (RFC 3339), or ``""`` when there is none yet."""
+
+
+def version_info(config: TrivyConfig, binary: str) -> TrivyInfo:
+    """``trivy version --format json`` with the scan's cache arguments: Trivy itself says which DB it would use,
+    wherever its cache lives (``--cache-dir``, ``TRIVY_CACHE_DIR``, ``XDG_CACHE_HOME``, the platform's default)."""
+    argv = [binary, "version", "--format", "json", *_cache_args(config)]
+    logger.debug("tcdeploy: running %s", " ".join(argv))
     try:
-        out = run([binary, "version", "--format", "json", *_cache_args(config)], timeout=config.timeout)
-        return str(json.loads(out)["Version"])
+        answer = json.loads(run(argv, timeout=config.timeout))
+        return TrivyInfo(str(answer["Version"]), str((answer.get("VulnerabilityDB") or {}).get("UpdatedAt") or ""))
     except CommandError as exc:
         raise GateError(f"Trivy failed: {exc}") from exc
-    except (ValueError, KeyError, TypeError) as exc:
-        raise GateError(f"`trivy version --format json` printed something unexpected: {exc}") from exc
-
-
-def db_updated_at(config: TrivyConfig) -> str:
-    """The vulnerability DB's date, read from its metadata file (no Trivy run needed)."""
-    root = Path(config.cache_dir) if config.cache_dir else Path.home() / ".cache" / "trivy"
-    try:
-        return str(json.loads((root / "db" / "metadata.json").read_text())["UpdatedAt"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return ""
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise GateError(f"`trivy version --format json` printed something unexpected: {exc!r}") from exc
 
 
 def scan(config: TrivyConfig, binary: str, directory: Path) -> str:
@@ -76,6 +75,7 @@ def scan(config: TrivyConfig, binary: str, directory: Path) -> str:
     if config.offline:
         argv += ["--skip-db-update", "--skip-java-db-update", "--offline-scan"]
     argv.append(str(directory))
+    logger.debug("tcdeploy: running %s", " ".join(argv))
     try:
         return run(argv, timeout=config.timeout)
     except CommandError as exc:

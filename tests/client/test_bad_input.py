@@ -12,9 +12,12 @@ from mlflow.exceptions import MlflowException
 from mlflow_tcdeploy_plugin import TcDeploymentClient
 from tests.client.conftest import Cloud
 from tests.client.test_units import ENV
-from tests.conftest import STS_TOKEN
+from tests.conftest import STS_TOKEN, watch_secret
 
 MODEL = "models:/default.default.iris_classifier/1"
+# Secrets that share nothing with each other or with the run's credentials (STS_TOKEN, the emulator's key).
+AUTH_TOKEN = watch_secret("Nb5tYq0wEr7uCx2h")
+WRONG_KEY = watch_secret("Wm3kXz8pLr6dVa4j")
 
 CASES: list[tuple[str, Callable[[TcDeploymentClient], Any]]] = [
     ("malformed model URI", lambda c: c.create_deployment("ok-name", "models:/iris/one")),
@@ -152,9 +155,9 @@ def test_no_secret_in_logs_errors_or_reprs(
         texts += [repr(client), str(client.settings), repr(client.settings), repr(client.api)]
         for call in (
             lambda: client.list_deployments(),
-            lambda: client.predict(deployed["name"], [[0.1, 0.2]], config={"auth_token": "tok-" + token}),
+            lambda: client.predict(deployed["name"], [[0.1, 0.2]], config={"auth_token": AUTH_TOKEN}),
             lambda: client.get_deployment("missing"),
-            lambda: TcDeploymentClient(secret_key="wrong-" + secret_key).list_endpoints(),
+            lambda: TcDeploymentClient(secret_key=WRONG_KEY).list_endpoints(),
             lambda: client.create_deployment("bad name", MODEL),
         ):
             try:
@@ -168,6 +171,6 @@ def test_no_secret_in_logs_errors_or_reprs(
     texts += [r.getMessage() for r in records] + [str(r.args) for r in records]
     texts.append(str(cloud.requests()))
     assert len(records) > 5
-    for secret in (secret_key, token):
+    for secret in (secret_key, token, AUTH_TOKEN, WRONG_KEY):
         leaks = [t for t in texts if secret in t]
         assert leaks == [], leaks[:3]

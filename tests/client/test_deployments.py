@@ -245,21 +245,6 @@ def test_cloud_errors_are_mapped(client: TcDeploymentClient, deployed: dict[str,
     assert "Did you mean 'TI.S.MEDIUM.POST'" in exc.value.message
 
 
-def test_error_envelope_without_raising_is_still_an_error(cloud: Cloud) -> None:
-    import responses
-
-    api = CloudApi(TcDeploymentClient().settings)
-    with responses.RequestsMock() as mock:
-        mock.post(
-            cloud.emulator.url + "/",
-            content_type="application/json; charset=utf-8",
-            json={"Response": {"Error": {"Code": "ResourceNotFound", "Message": "gone"}, "RequestId": "r-9"}},
-        )
-        with pytest.raises(MlflowException) as exc:
-            api.get_service("svc")
-    assert _error(exc)[0] == "RESOURCE_DOES_NOT_EXIST" and "r-9" in exc.value.message
-
-
 def test_retries_on_throttling_and_network_errors(cloud: Cloud) -> None:
     slept: list[float] = []
     client = TcDeploymentClient()

@@ -21,6 +21,7 @@ from mlflow_tcdeploy_plugin.settings import (
     validate_emulator_url,
     validate_endpoint,
 )
+from tests.conftest import under_ci
 
 ENV = {
     "KERNEL_WEDATA_CLOUD_SDK_SECRET_ID": "AKIDx",
@@ -232,7 +233,7 @@ def test_every_option_is_documented_in_the_readme_and_help() -> None:
     import mlflow_tcdeploy_plugin
 
     readme = (Path(__file__).parents[2] / "README.md").read_text()
-    assert opt.reference_markdown() in readme, "regenerate with: tcdeploy options"
+    assert opt.reference_markdown() in readme, "regenerate with: .venv/bin/python tools/readme-options.py"
     help_text = mlflow_tcdeploy_plugin.target_help()
     assert all(f"  {o.key} <" in help_text for o in opt.OPTIONS)
 
@@ -568,3 +569,23 @@ def test_backoff_is_capped_and_jittered() -> None:
     policy = RetryPolicy(base_delay=0.5, max_delay=4.0)
     assert [policy.delay(n, 0.999999) for n in (1, 2, 3, 4, 5, 9)] == pytest.approx([0.5, 1, 2, 4, 4, 4], rel=1e-3)
     assert policy.delay(3, 0.0) == 0.0
+
+
+@pytest.mark.parametrize(
+    ("value", "under"),
+    [
+        ("true", True),
+        ("1", True),
+        ("True", True),
+        ("yes", True),
+        ("jenkins", True),
+        ("", False),
+        ("false", False),
+        ("0", False),
+        ("FALSE", False),
+        (" ", False),
+    ],
+)
+def test_ci_means_any_value_but_empty_false_or_0(value: str, under: bool) -> None:
+    assert under_ci({"CI": value}) is under
+    assert under_ci({}) is False

@@ -15,6 +15,7 @@ from mlflow.exceptions import MlflowException
 from mlflow_tcdeploy_plugin import TcDeploymentClient
 from tests.client.conftest import Cloud
 from tests.conftest import GateEnv
+from tests.fixtures.trivy_db import updated_at
 
 pytestmark = pytest.mark.slow
 
@@ -101,17 +102,19 @@ def test_clean_model_carries_its_summary_and_tags_and_is_scanned_once(
     first = client.create_deployment("clean", uri, config=NO_WAIT)
     scan = first["scan"]
     assert scan["status"] == "passed" and sum(scan["counts"].values()) == 0 and not scan["cached"]
-    assert scan["trivy_version"] == "0.59.1" and scan["db_updated_at"] == "2026-11-01T00:00:00Z"
+    assert scan["trivy_version"] == "0.59.1" and scan["db_updated_at"] == updated_at(gate_env.trivy_cache)
     assert Path(scan["report_path"]).parent == gate_env.report_dir
     runs = gate_env.trivy_runs()
     assert [r.split()[0] for r in runs] == ["version", "fs"]
+    assert all(f"--cache-dir {gate_env.trivy_cache}" in r for r in runs)  # the DB date is the scanned DB's
     tags = MlflowClient().get_model_version(gate_models["clean"].model_name, "1").tags
     assert tags["tcdeploy.scan.status"] == "passed" and tags["tcdeploy.scan.trivy_version"] == "0.59.1"
     assert tags["tcdeploy.scan.report_sha256"] == scan["report_sha256"]
 
     second = client.create_deployment("ignored", uri, config=NO_WAIT, endpoint="clean")
     assert second["scan"]["cached"] and second["scan"]["status"] == "passed"
-    assert gate_env.trivy_runs() == runs  # Trivy ran zero more times
+    # No second scan: Trivy is only asked which DB it has (a new DB date would be a new cache key).
+    assert [r.split()[0] for r in gate_env.trivy_runs()] == ["version", "fs", "version"]
     client.delete_endpoint("clean")
 
 

@@ -17,9 +17,11 @@ from tests.conftest import GateEnv
 pytestmark = pytest.mark.slow
 
 
-def _scan(cloud: Cloud, gate_env: GateEnv, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+def _scan(
+    cloud: Cloud, gate_env: GateEnv, *args: str, verbose: bool = False, **env: str
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "mlflow_tcdeploy_plugin.cli", "scan", *args],
+        [sys.executable, "-m", "mlflow_tcdeploy_plugin.cli", *(["-v"] if verbose else []), "scan", *args],
         capture_output=True,
         text=True,
         timeout=300,
@@ -80,3 +82,12 @@ def test_gate_errors_exit_2(cloud: Cloud, gate_env: GateEnv, gate_models: dict[s
     assert bad_uri.returncode == 2 and "Supported forms" in bad_uri.stderr
     bad_option = _scan(cloud, gate_env, uri, "--fail-on", "SEVERE")
     assert bad_option.returncode == 2 and "scan_fail_on" in bad_option.stderr
+
+
+def test_verbose_shows_debug_lines(cloud: Cloud, gate_env: GateEnv, gate_models: dict[str, Any]) -> None:
+    uri = f"models:/{gate_models['clean'].model_name}/1"
+    quiet = _scan(cloud, gate_env, uri)
+    verbose = _scan(cloud, gate_env, uri, verbose=True)
+    assert quiet.returncode == verbose.returncode == 0, verbose.stderr[-2000:]
+    line = "DEBUG mlflow_tcdeploy_plugin.scan.trivy: tcdeploy: running"
+    assert line in verbose.stderr and line not in quiet.stderr

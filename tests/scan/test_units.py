@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 
 import pytest
 
-from mlflow_tcdeploy_plugin.scan.policy import Policy, evaluate, parse_ignore, parse_trivyignore
+from mlflow_tcdeploy_plugin.scan.policy import Ignore, Policy, evaluate, parse_ignore, parse_trivyignore
 from mlflow_tcdeploy_plugin.scan.report import ReportError, ScanReport, parse, table
 from mlflow_tcdeploy_plugin.scan.requirements import Pinned, from_files
 
@@ -123,6 +124,9 @@ def test_report_parsing_counts_and_table() -> None:
             parse(bad)
 
 
+TODAY = date(2026, 11, 23)
+
+
 @pytest.mark.parametrize(
     ("policy", "blocking"),
     [
@@ -130,23 +134,43 @@ def test_report_parsing_counts_and_table() -> None:
         (Policy(fail_on="HIGH"), ["CVE-2020-14343", "CVE-2019-10906"]),
         (Policy(fail_on="LOW"), ["CVE-2020-14343", "CVE-2019-10906", "GHSA-xxxx-low"]),
         (Policy(fail_on="LOW", ignore_unfixed=True), ["CVE-2020-14343", "CVE-2019-10906"]),
-        (Policy(ignore={"CVE-2020-14343": "r"}), []),
+        (Policy(ignore={"CVE-2020-14343": Ignore("r")}), []),
+        (Policy(ignore={"CVE-2020-14343": Ignore("r", date(2026, 11, 24))}), []),
+        (Policy(ignore={"CVE-2020-14343": Ignore("r", TODAY)}), ["CVE-2020-14343"]),
+        (Policy(ignore={"CVE-2020-14343": Ignore("r", date(2020, 1, 1))}), ["CVE-2020-14343"]),
         (Policy(fail_on="NONE"), []),
     ],
+    ids=["default", "high", "low", "unfixed", "ignored", "ignored-until-tomorrow", "expires-today", "expired", "none"],
 )
 def test_policy(policy: Policy, blocking: list[str]) -> None:
     report = ScanReport(parse(TRIVY_JSON), [], "v", "d", "requirements.txt")
-    verdict = evaluate(policy, report)
+    verdict = evaluate(policy, report, TODAY)
     assert [f.id for f in verdict.blocking] == blocking
     assert verdict.passed is (not blocking)
 
 
+def test_an_expired_ignore_says_so() -> None:
+    report = ScanReport(parse(TRIVY_JSON), [], "v", "d", "requirements.txt")
+    verdict = evaluate(Policy(ignore={"CVE-2020-14343": Ignore("r", date(2020, 1, 1))}), report, TODAY)
+    assert [(f.id, why) for f, why in verdict.lapsed] == [("CVE-2020-14343", "the ignore expired on 2020-01-01")]
+    assert verdict.ignored == []
+
+
 def test_ignore_lists() -> None:
-    assert parse_trivyignore("# header\nCVE-1 # why\nGHSA-a-b-c\n\nexp:2025-01-01\n") == {
-        "CVE-1": "why",
-        "GHSA-a-b-c": "listed in the model's .trivyignore",
+    ignores = parse_trivyignore(
+        "# header\nCVE-1 # why\nGHSA-a-b-c\n\nexp:2025-01-01\n"
+        "CVE-2 exp:2020-01-01 # until fixed\nCVE-3 exp:2020-13-45\n"
+    )
+    assert ignores["CVE-1"] == Ignore("why")
+    assert ignores["GHSA-a-b-c"] == Ignore("listed in the model's .trivyignore")
+    assert ignores["CVE-2"] == Ignore("until fixed", date(2020, 1, 1))
+    assert ignores["CVE-3"].lapsed(TODAY) == ".trivyignore's exp:2020-13-45 is not a date (YYYY-MM-DD)"
+    assert "exp:2025-01-01" not in ignores
+    assert parse_ignore(["CVE-1", "CVE-2: fixed upstream"])["CVE-2"] == Ignore("fixed upstream")
+    assert parse_ignore({"CVE-3": "ok"}) == {"CVE-3": Ignore("ok")}
+    assert parse_ignore({"CVE-4": {"reason": "vendor", "expires": "2027-01-31"}}) == {
+        "CVE-4": Ignore("vendor", date(2027, 1, 31))
     }
-    assert parse_ignore(["CVE-1", "CVE-2: fixed upstream"])["CVE-2"] == "fixed upstream"
-    assert parse_ignore({"CVE-3": "ok"}) == {"CVE-3": "ok"}
-    with pytest.raises(ValueError):
-        parse_ignore(["not an id!"])
+    for bad in (["not an id!"], {"CVE-5": {"expires": "soon"}}, {"CVE-6": {"until": "2027-01-01"}}):
+        with pytest.raises(ValueError):
+            parse_ignore(bad)
