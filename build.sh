@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Project tasks. Each makes ./.venv (with the python3 on PATH, or $PYTHON) and installs what it needs.
-#   ./build.sh test [pytest args]   install the package with its test extras, run ruff (lint and format) and every test
+#   ./build.sh test [pytest args]   install the package with its test extras, start a Docker engine and registry
+#                                   (tools/docker-engine.sh), run ruff (lint and format) and every test
 #   ./build.sh demo                 the whole flow on the embedded emulator: train, register, scan, deploy,
 #                                   predict, logs, scale, delete (with the `mlflow deployments` CLI)
 #   ./build.sh lint                 ruff check and ruff format --check
@@ -23,6 +24,9 @@ case "$task" in
         venv
         # The Trivy tests need the real binary (installed for the test run only; the package never depends on it).
         PYTHON=.venv/bin/python tools/install-trivy.sh .venv/bin
+        # The image tests need a Docker engine, a base image and a registry: started here where the machine allows
+        # (root, Debian); elsewhere they skip, and under CI they fail.
+        if engine=$(tools/docker-engine.sh .venv/bin/python); then eval "$engine"; fi
         .venv/bin/ruff check .
         .venv/bin/ruff format --check .
         .venv/bin/python -m pytest "$@"
@@ -42,7 +46,7 @@ case "$task" in
         exec .venv/bin/tcdeploy emulator "$@"
         ;;
     *)
-        sed -n '2,8p' "$0"
+        sed -n '2,9p' "$0"
         exit 2
         ;;
 esac

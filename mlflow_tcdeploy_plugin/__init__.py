@@ -30,15 +30,13 @@ def __dir__() -> list[str]:
 
 
 def run_local(name: str, model_uri: str, flavor: str | None = None, config: dict[str, Any] | None = None) -> None:
-    from mlflow.exceptions import MlflowException
-    from mlflow.protos.databricks_pb2 import NOT_IMPLEMENTED
+    """Gate the model, build (or find) its image, and serve it on this machine's Docker engine until Ctrl-C.
 
-    raise MlflowException(
-        "run_local is not available yet for the tcdeploy target: it will run the model's container image locally "
-        "once image builds are supported. Meanwhile `mlflow models serve -m <model URI>` serves it locally, and "
-        "`tcdeploy emulator` runs the whole WeData flow on this machine.",
-        error_code=NOT_IMPLEMENTED,
-    )
+    CLI: ``mlflow deployments run-local -t tcdeploy --name iris -m models:/iris/1 -C port=5000``.
+    """
+    from .local import run_local as run
+
+    run(name, model_uri, flavor, config)
 
 
 def target_help() -> str:
@@ -58,9 +56,12 @@ A deployment is a service version (its name is the ServiceId); an endpoint is a 
 Names: --name takes a ServiceId, or a name when it names one version only.
 
 Options (-C key=value, or config={{...}} in Python; values are coerced: "2" -> 2, "false" -> False, JSON for
-objects, whose keys may be snake_case or PascalCase). [create, update, predict, endpoint] says which methods take
-each one (endpoint: update_endpoint):
+objects, whose keys may be snake_case or PascalCase). [create, update, predict, endpoint, run_local, build] says
+which methods take each one (endpoint: update_endpoint; build: `tcdeploy build`):
 {reference_text()}
+
+run-local: mlflow deployments run-local -t tcdeploy --name <name> -m <model URI> -C port=5000
+  builds (or finds) the model's image, as a deployment with image_repository would, and serves it on 127.0.0.1.
 
 predict: mlflow deployments predict -t tcdeploy --name <ServiceId|group id|name> --input-path input.json
   (input.json: a DataFrame, or {{"dataframe_split": ...}}, {{"dataframe_records": ...}}, {{"inputs": ...}},

@@ -1,5 +1,5 @@
 """The ``tcdeploy`` command: ``emulator`` runs the local cloud emulator in the foreground; ``scan`` runs the
-dependency gate on a model; ``options`` prints the deployment option reference."""
+dependency gate on a model; ``build`` gates a model and builds its image; ``options`` prints the option reference."""
 
 from __future__ import annotations
 
@@ -164,19 +164,11 @@ def _scan_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_run_scan)
 
 
-class _CatalogLister:
-    """Builds the cloud client only when a catalog URI needs ListModelVersions."""
-
-    def iter_model_versions(self, catalog: str, schema: str, model: str) -> Any:
-        from .client import TcDeploymentClient
-
-        return TcDeploymentClient().api.iter_model_versions(catalog, schema, model)
-
-
 def _run_scan(args: argparse.Namespace) -> int:
     from mlflow.exceptions import MlflowException
 
     from . import options as opt
+    from .prepare import CatalogLister
     from .resolve import resolve
     from .scan import gate
     from .scan.config import gate_config
@@ -195,7 +187,7 @@ def _run_scan(args: argparse.Namespace) -> int:
     }
     try:
         options = opt.parse({k: v for k, v in config.items() if v is not None}, opt.CREATE)
-        model = resolve(args.model_uri, _CatalogLister())
+        model = resolve(args.model_uri, CatalogLister())
         summary, code = (
             gate.check(model.ml_model_info["ModelPath"], args.model_uri, gate_config(options, os.environ)),
             0,
@@ -228,6 +220,79 @@ def _run_scan(args: argparse.Namespace) -> int:
     return code
 
 
+ENV_REGISTRY_PASSWORD = "TCDEPLOY_REGISTRY_PASSWORD"
+
+
+def _build_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "build",
+        help="gate a model and build (and push) its container image, as a deployment would",
+        description="Run the dependency gate on a model, then build (or find) its environment and model images and "
+        "push them. Prints the image reference (with its digest once pushed). Exit code 0: done; 1: refused by the "
+        "gate; 2: a build, push or input error.",
+    )
+    p.add_argument("model_uri", help="models:/Catalog.Schema.Model/1, models:/name/1, models:/name@alias, runs:/…")
+    p.add_argument("--image-repository", required=True, help="e.g. ccr.ccs.tencentyun.com/ns/iris, 127.0.0.1:5000/iris")
+    p.add_argument("--image-tag", help="tag of the model image (default: its model key)")
+    p.add_argument(
+        "--push",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="push the images (default: when the repository names a registry host)",
+    )
+    p.add_argument("--base-image", help="base of the environment image (default: python:<model's Python>-slim)")
+    p.add_argument("--pip-index-url", help="package index for the build")
+    p.add_argument("--pip-extra-index-url", help="an extra package index for the build")
+    p.add_argument("--ca-bundle", help="PEM file of CA certificates the build must trust")
+    p.add_argument("--platform", help="platform to build for (default: linux/amd64)")
+    p.add_argument("--registry-username", help=f"registry user; the password comes from ${ENV_REGISTRY_PASSWORD}")
+    p.add_argument("--scan", choices=("required", "auto", "off"), default="required", help="dependency gate mode")
+    p.add_argument("--scan-image", action="store_true", help="also scan the built image with trivy image")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.set_defaults(func=_run_build)
+
+
+def _run_build(args: argparse.Namespace) -> int:
+    from mlflow.exceptions import MlflowException
+
+    from . import options as opt
+    from . import prepare
+    from .resolve import resolve
+    from .scan import gate
+
+    config: dict[str, Any] = {
+        "image_repository": args.image_repository,
+        "image_tag": args.image_tag,
+        "push": args.push,
+        "base_image": args.base_image,
+        "pip_index_url": args.pip_index_url,
+        "pip_extra_index_url": args.pip_extra_index_url,
+        "ca_bundle": args.ca_bundle,
+        "platform": args.platform,
+        "registry_username": args.registry_username,
+        "registry_password": os.environ.get(ENV_REGISTRY_PASSWORD) if args.registry_username else None,
+        "scan": args.scan,
+        "scan_image": args.scan_image or None,
+    }
+    try:
+        options = opt.parse({k: v for k, v in config.items() if v is not None}, opt.BUILD)
+        opt.check(options, opt.BUILD)
+        model = resolve(args.model_uri, prepare.CatalogLister())
+        scan = prepare.gate(model, options)
+        built, _ = prepare.image(model, options, scan)
+    except gate.GateFailed as exc:
+        print(f"tcdeploy build: {exc.message}", file=sys.stderr)
+        return 1
+    except MlflowException as exc:
+        print(f"tcdeploy build: {exc.message}", file=sys.stderr)
+        return 2
+    if args.format == "json":
+        print(json.dumps({**built.summary(), "scan": scan}, indent=2))
+    else:
+        print(built.reference)
+    return 0
+
+
 def _options_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("options", help="print the deployment option reference (Markdown)")
     p.set_defaults(func=_print_options)
@@ -247,6 +312,7 @@ def main(argv: list[str] | None = None) -> int:
     _emulator_parser(sub)
     _options_parser(sub)
     _scan_parser(sub)
+    _build_parser(sub)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,

@@ -6,10 +6,9 @@ method checks its input before the first request, so input that must never be se
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlflow.deployments import BaseDeploymentClient
 from mlflow.exceptions import MlflowException
@@ -22,7 +21,7 @@ from mlflow.protos.databricks_pb2 import (
 )
 
 from . import options as opt
-from . import results
+from . import prepare, results
 from .cloud import waiters
 from .cloud.errors import CloudError
 from .errors import invalid
@@ -31,8 +30,10 @@ from .naming import to_snake
 from .predict import decode_answer, encode_inputs, validate_relative_url
 from .resolve import ResolvedModel, check_syntax, resolve
 from .results import FLAVOR
-from .scan.config import gate_config
 from .settings import Settings
+
+if TYPE_CHECKING:
+    from .image import BuiltImage
 
 logger = get_logger(__name__)
 
@@ -49,7 +50,7 @@ ENDPOINT_CHANGES = (
     "delete_auth_token",
 )
 IMAGE_PORT = 8080
-"""MLflow's scoring server port, the default for an image."""
+"""MLflow's scoring server port (as in the images tcdeploy builds), the default for an image."""
 EVENTS_SHOWN = 20
 
 
@@ -230,7 +231,7 @@ class TcDeploymentClient(BaseDeploymentClient):
         """
         _check_flavor(flavor)
         options = opt.parse(config, opt.CREATE)
-        opt.check_create(options)
+        opt.check(options, opt.CREATE)
         if endpoint is None and not (isinstance(name, str) and GROUP_NAME_RE.match(name)):
             raise invalid(
                 f"The deployment name {name!a} is not a valid service group name: use at most 60 "
@@ -240,13 +241,15 @@ class TcDeploymentClient(BaseDeploymentClient):
         action = options.get("service_action", "START")
         if action not in ("START", "STOP"):
             raise invalid(f"service_action={action} is for updates; a new deployment takes START or STOP.")
-        model_source = "IMAGE" if "image_info" in options else opt.value(options, "model_source")
+        runs_image = "image_info" in options or "image_repository" in options
+        model_source = "IMAGE" if runs_image else opt.value(options, "model_source")
         charge_type = opt.value(options, "charge_type")
         if charge_type != "PREPAID" or "instance_type" in options:
             options["instance_type"] = self._instance_type(options.get("instance_type"), charge_type)
         model = resolve(model_uri, self.api)
-        scan = self._gate(model, options)
+        scan = prepare.gate(model, options)
         service_info = self._service_info(model, options, opt.CREATE)
+        built = self._image(model, options, scan, service_info)
         if model_source == "IMAGE":
             service_info.setdefault("ServicePort", IMAGE_PORT)
         env = service_info.pop("Env", None)
@@ -305,7 +308,20 @@ class TcDeploymentClient(BaseDeploymentClient):
             goal = waiters.STOPPED if action == "STOP" else waiters.RUNNING
             service = self._wait(service_id, goal, options)
         summary = results.deployment_summary(service, created.get("ServiceGroupName"))
+        if built is not None:
+            summary["image"] = built.summary()
         return {**summary, "model_uri": model.model_uri, "scan": scan}
+
+    @staticmethod
+    def _image(
+        model: ResolvedModel, options: dict[str, Any], scan: dict[str, Any], service_info: dict[str, Any]
+    ) -> BuiltImage | None:
+        """With image_repository: build (or find) and push the model's image; the service runs it."""
+        if "image_repository" not in options:
+            return None
+        built, image_options = prepare.image(model, options, scan)
+        service_info["ImageInfo"] = image_options.image_info(built.reference)
+        return built
 
     @staticmethod
     def _new_version(created: dict[str, Any], before: set[str], endpoint: str) -> dict[str, Any]:
@@ -336,44 +352,6 @@ class TcDeploymentClient(BaseDeploymentClient):
                 f"{service_id}`.",
                 error_code=ErrorCode.Value(exc.error_code),
             ) from exc
-
-    def _gate(self, model: ResolvedModel, options: dict[str, Any]) -> dict[str, Any]:
-        """Run the dependency gate before anything is written; tag the registry version with the outcome."""
-        from .scan import gate
-
-        config = gate_config(options, os.environ)
-        info = model.ml_model_info
-        if model.registry_name:
-            label, tagged = (
-                f"{model.registry_name}/{model.registry_version}",
-                (model.registry_name, model.registry_version),
-            )
-        elif model.catalog:
-            name = f"{model.catalog}.{model.schema}.{info['Name']}"
-            label, tagged = f"{name}/{info['Version']}", (name, info["Version"])
-        else:
-            label, tagged = model.model_uri, None
-        try:
-            summary = gate.check(info["ModelPath"], label, config)
-        except gate.GateFailed as exc:
-            self._tag(tagged, gate.registry_tags(exc.summary))
-            raise
-        if summary["status"] in ("passed", "error"):
-            self._tag(tagged, gate.registry_tags(summary))
-        return summary
-
-    @staticmethod
-    def _tag(version: tuple[str, str] | None, tags: dict[str, str]) -> None:
-        if version is None:
-            return
-        from mlflow import MlflowClient
-
-        try:
-            client = MlflowClient()
-            for key, val in tags.items():
-                client.set_model_version_tag(version[0], version[1], key, val)
-        except MlflowException as exc:
-            logger.info("tcdeploy: the scan outcome could not be tagged on %s/%s: %s", *version, exc.message)
 
     def _service_info(self, model: ResolvedModel | None, options: dict[str, Any], scope: str) -> dict[str, Any]:
         info: dict[str, Any] = {}
@@ -412,6 +390,9 @@ class TcDeploymentClient(BaseDeploymentClient):
         options = opt.parse(config, opt.UPDATE)
         if model_uri is not None:
             check_syntax(model_uri)
+        opt.check(options, opt.UPDATE)
+        if "image_repository" in options and model_uri is None:
+            raise invalid("image_repository builds an image of a model: give the model URI (-m) too.")
         action = options.get("service_action")
         if action is not None:
             extra = sorted(set(options) - set(WITH_ACTION))
@@ -425,11 +406,9 @@ class TcDeploymentClient(BaseDeploymentClient):
                 raise invalid(f"replicas goes with service_action=SCALE, not {action}.")
         elif model_uri is None and not opt.api_members(options, opt.UPDATE):
             raise invalid("Nothing to update: give a model URI (-m) or options (-C key=value).")
-        if options.get("model_source") == "MODEL" and "image_info" in options:
-            raise invalid("image_info runs an image, but model_source=MODEL runs the MLflow model: drop one of them.")
         service = self._service(name, endpoint)
         service_id = service["ServiceId"]
-        model, scan = None, None
+        model, scan, built = None, None, None
         if action is not None:
             params: dict[str, Any] = {"ServiceId": service_id, "ServiceAction": action}
             if action == "SCALE":
@@ -439,10 +418,13 @@ class TcDeploymentClient(BaseDeploymentClient):
             if "instance_type" in options:
                 self._instance_type(options["instance_type"], opt.value(options, "charge_type"))
             model = resolve(model_uri, self.api) if model_uri is not None else None
-            scan = self._gate(model, options) if model is not None else None
+            scan = prepare.gate(model, options) if model is not None else None
             params = {"ServiceId": service_id, **self._service_info(model, options, opt.UPDATE)}
-            if "image_info" in options and "model_source" not in options:
+            built = self._image(model, options, scan or {}, params) if model is not None else None
+            if ("image_info" in options or built is not None) and "model_source" not in options:
                 params["ModelSource"] = "IMAGE"
+            if built is not None:
+                params.setdefault("ServicePort", IMAGE_PORT)
         updated = self.api.update_service(params)
         logger.info("tcdeploy: updated %s (%s)", service_id, action or ", ".join(sorted(set(params) - {"ServiceId"})))
         status = str(updated.get("Status") or "")
@@ -452,6 +434,8 @@ class TcDeploymentClient(BaseDeploymentClient):
         summary = results.deployment_summary(updated)
         if model is not None:
             summary["model_uri"] = model.model_uri
+        if built is not None:
+            summary["image"] = built.summary()
         return {**summary, "scan": scan} if scan is not None else summary
 
     @staticmethod

@@ -7,10 +7,13 @@ README's reference (``tcdeploy options`` prints that reference).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from difflib import get_close_matches
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from .errors import invalid
 from .scan.policy import parse_ignore
@@ -26,8 +29,17 @@ from .schema import (
     secrets_in,
 )
 
-CREATE, UPDATE, PREDICT, ENDPOINT = "create", "update", "predict", "endpoint"
+CREATE, UPDATE, PREDICT, ENDPOINT, LOCAL, BUILD = "create", "update", "predict", "endpoint", "run_local", "build"
 DEPLOY = (CREATE, UPDATE)
+PREPARE = (CREATE, UPDATE, LOCAL, BUILD)
+"""The methods that take a model through the gate and (when asked) into an image."""
+
+_REPOSITORY_RE = re.compile(
+    r"^(?:[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?(?::[0-9]{1,5})?/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+    r"(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$"
+)
+_TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+_PLATFORM_RE = re.compile(r"^[a-z0-9]+/[a-z0-9]+(?:/[a-z0-9]+)?$")
 
 LOG_CONFIG = Struct("LogConfig", (Member("LogsetId", "str", True), Member("TopicId", "str", True)))
 SCHEDULED_ACTION = Struct("ScheduledAction", (Member("ScheduleStop", "bool"), Member("ScheduleStopTime", "str")))
@@ -81,6 +93,59 @@ def _env_pairs(value: Any) -> list[dict[str, str]]:
     if isinstance(value, list):
         return normalize("env", value, ListOf(NV_PAIR))
     raise invalid(f'Option \'env\' must be a JSON object ({{"NAME": "value"}}) or a list of pairs, not {value!r}.')
+
+
+def _repository(value: Any) -> str:
+    text = coerce_scalar("image_repository", "str", value)
+    if "@" in text or (":" in text.rsplit("/", 1)[-1]):
+        raise invalid(f"image_repository {text!r} must not carry a tag or digest: give the tag as image_tag.")
+    if not _REPOSITORY_RE.match(text):
+        raise invalid(
+            f"image_repository {text!r} is not a repository name: lower-case path parts, optionally after a registry "
+            "host, e.g. ccr.ccs.tencentyun.com/ns/iris or 127.0.0.1:5000/iris."
+        )
+    return text
+
+
+def _tag(value: Any) -> str:
+    text = coerce_scalar("image_tag", "str", value)
+    if not _TAG_RE.match(text):
+        raise invalid(f"image_tag {text!r} is not a tag: up to 128 letters, digits, '_', '.' or '-'.")
+    return text
+
+
+def _index_url(key: str) -> Callable[[Any], str]:
+    def parse(value: Any) -> str:
+        text = coerce_scalar(key, "str", value)
+        parts = urlsplit(text)
+        if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in text):
+            raise invalid(f"{key} {text!r} is not an http(s) URL such as https://mirrors.tencent.com/pypi/simple.")
+        if parts.username or parts.password:
+            raise invalid(
+                f"{key} must not hold credentials: they would be written into the image. Use an index that needs "
+                "none from the build network, or a pip.conf in base_image."
+            )
+        return text
+
+    return parse
+
+
+def _ca_bundle(value: Any) -> str:
+    path = Path(coerce_scalar("ca_bundle", "str", value)).expanduser()
+    try:
+        text = path.read_text(errors="replace")
+    except OSError as exc:
+        raise invalid(f"ca_bundle {str(path)!r} cannot be read ({type(exc).__name__}): give a PEM file.") from exc
+    if "-----BEGIN CERTIFICATE-----" not in text:
+        raise invalid(f"ca_bundle {str(path)!r} holds no PEM certificate (-----BEGIN CERTIFICATE-----).")
+    return str(path.resolve())
+
+
+def _platform(value: Any) -> str:
+    text = coerce_scalar("platform", "str", value)
+    if not _PLATFORM_RE.match(text):
+        raise invalid(f"platform {text!r} is not os/arch[/variant], such as linux/amd64 or linux/arm64.")
+    return text
 
 
 def _new_token(value: Any) -> dict[str, Any]:
@@ -259,6 +324,7 @@ OPTIONS: tuple[Option, ...] = (
         "(no verdict blocks the deployment) or off.",
         "auto",
         choices=("auto", "required", "off"),
+        scopes=PREPARE,
     ),
     Option(
         "scan_fail_on",
@@ -266,16 +332,18 @@ OPTIONS: tuple[Option, ...] = (
         "Least severity of a finding that blocks the deployment; NONE: report only.",
         "CRITICAL",
         choices=("UNKNOWN", "LOW", "MEDIUM", "HIGH", "CRITICAL", "NONE"),
+        scopes=PREPARE,
     ),
-    Option("scan_ignore_unfixed", "bool", "Findings without a fixed version do not block.", False),
+    Option("scan_ignore_unfixed", "bool", "Findings without a fixed version do not block.", False, scopes=PREPARE),
     Option(
         "scan_ignore",
         "advisories",
         'Advisory IDs that do not block: CVE-1,CVE-2, a JSON list, {"CVE-1": "reason"} or {"CVE-1": {"reason": '
         '"…", "expires": "2027-01-31"}} (from that date it blocks again); a .trivyignore in the model adds to them '
         "(exp:YYYY-MM-DD honoured).",
+        scopes=PREPARE,
     ),
-    Option("scan_timeout", "float", "Seconds Trivy may run.", 300.0, bounds=(1, 3600)),
+    Option("scan_timeout", "float", "Seconds Trivy may run.", 300.0, bounds=(1, 3600), scopes=PREPARE),
     Option(
         "scan_max_db_age",
         "float",
@@ -283,22 +351,105 @@ OPTIONS: tuple[Option, ...] = (
         "every 6 hours.",
         7.0,
         bounds=(0.01, 3650),
+        scopes=PREPARE,
     ),
     Option(
         "scan_cache_dir",
         "str",
         "Trivy's cache (vulnerability DB) directory. Default: $TCDEPLOY_TRIVY_CACHE_DIR or Trivy's own.",
+        scopes=PREPARE,
     ),
     Option(
         "scan_offline",
         "bool",
         "Never download Trivy's DB (--skip-db-update --offline-scan). Default: $TCDEPLOY_TRIVY_OFFLINE.",
         False,
+        scopes=PREPARE,
     ),
     Option(
         "scan_report_dir",
         "str",
         "Where full JSON reports are written. Default: $TCDEPLOY_SCAN_REPORT_DIR or ~/.cache/mlflow-tcdeploy/reports.",
+        scopes=PREPARE,
+    ),
+    Option(
+        "image_repository",
+        "custom",
+        "Build the model into an image and deploy that (model_source=IMAGE): e.g. ccr.ccs.tencentyun.com/ns/iris "
+        "or 127.0.0.1:5000/iris. run_local: default tcdeploy-local/<model>.",
+        scopes=PREPARE,
+        parse_with=_repository,
+    ),
+    Option(
+        "image_tag",
+        "custom",
+        "Tag of the model image. Default: its model key (model-<digest>), so the registry is its cache.",
+        scopes=PREPARE,
+        parse_with=_tag,
+    ),
+    Option(
+        "base_image",
+        "str",
+        "Base of the environment image. Default: MLflow's choice, python:<the model's Python>-slim.",
+        scopes=PREPARE,
+    ),
+    Option(
+        "pip_index_url",
+        "custom",
+        "Package index the image build installs from (pip --index-url), e.g. a mirror.",
+        scopes=PREPARE,
+        parse_with=_index_url("pip_index_url"),
+    ),
+    Option(
+        "pip_extra_index_url",
+        "custom",
+        "An extra package index for the image build (pip --extra-index-url).",
+        scopes=PREPARE,
+        parse_with=_index_url("pip_extra_index_url"),
+    ),
+    Option(
+        "ca_bundle",
+        "custom",
+        "A PEM file of CA certificates the image build must trust (networks that intercept TLS).",
+        scopes=PREPARE,
+        parse_with=_ca_bundle,
+    ),
+    Option(
+        "push",
+        "bool",
+        "Push the images. Default: yes when image_repository names a registry host.",
+        scopes=PREPARE,
+    ),
+    Option("registry_username", "str", "Registry user for pull and push. Default: your docker login.", scopes=PREPARE),
+    Option(
+        "registry_password",
+        "str",
+        "Registry password or token (sent as ImageSecret so the service can pull). Default: your docker login.",
+        scopes=PREPARE,
+        secret=True,
+    ),
+    Option(
+        "platform",
+        "custom",
+        "Platform the images are built for.",
+        "linux/amd64",
+        scopes=PREPARE,
+        parse_with=_platform,
+    ),
+    Option(
+        "scan_image",
+        "bool",
+        "Scan the built image with `trivy image` under the same policy as the dependency gate.",
+        False,
+        scopes=PREPARE,
+    ),
+    Option(
+        "port",
+        "int",
+        "Local port run_local publishes the model on (127.0.0.1 only).",
+        5000,
+        scopes=(LOCAL,),
+        bounds=(1, 65535),
     ),
     Option("wait", "bool", "Wait until the service is RUNNING (or Stopped), with progress lines.", True),
     Option("timeout", "float", "Seconds to wait before giving up (the service keeps going).", 900.0, bounds=(1, 86400)),
@@ -420,9 +571,23 @@ def api_members(options: Mapping[str, Any], scope: str, group: bool | None = Non
     return members
 
 
-def check_create(options: Mapping[str, Any]) -> None:
-    """Combinations a create refuses before anything is sent."""
-    if value(options, "charge_type") == "PREPAID":
+IMAGE_KEYS = (
+    "image_tag",
+    "base_image",
+    "pip_index_url",
+    "pip_extra_index_url",
+    "ca_bundle",
+    "push",
+    "registry_username",
+    "registry_password",
+    "platform",
+    "scan_image",
+)
+
+
+def check(options: Mapping[str, Any], scope: str) -> None:
+    """Combinations refused before anything is sent or built."""
+    if scope == CREATE and value(options, "charge_type") == "PREPAID":
         missing = [k for k in ("resource_group_id", "resources") if k not in options]
         if missing:
             raise invalid(
@@ -430,13 +595,31 @@ def check_create(options: Mapping[str, Any]) -> None:
                 '(-C resource_group_id=trsg-… -C resources=\'{"cpu": 4000, "memory": 8192}\'), or use '
                 "charge_type=POSTPAID_BY_HOUR with an instance_type."
             )
-    if options.get("model_source") == "IMAGE" and "image_info" not in options:
+    if "image_info" in options and "image_repository" in options:
+        raise invalid("Give one image: image_info runs an existing image, image_repository builds one from the model.")
+    runs_image = "image_info" in options or "image_repository" in options
+    if options.get("model_source") == "MODEL" and runs_image:
         raise invalid(
-            'model_source=IMAGE needs the image to run: -C image_info=\'{"image_type": "CCR", "image_url": '
-            '"ccr.ccs.tencentyun.com/ns/model:1"}\'.'
+            "image_info and image_repository run an image, but model_source=MODEL runs the MLflow model: drop one."
         )
-    if options.get("model_source") == "MODEL" and "image_info" in options:
-        raise invalid("image_info runs an image, but model_source=MODEL runs the MLflow model: drop one of them.")
+    if scope == CREATE and options.get("model_source") == "IMAGE" and not runs_image:
+        raise invalid(
+            "model_source=IMAGE needs an image: -C image_repository=<registry>/<ns>/<name> builds one from the "
+            'model, or -C image_info=\'{"image_type": "CCR", "image_url": "ccr.ccs.tencentyun.com/ns/model:1"}\' '
+            "runs an existing one."
+        )
+    if scope != LOCAL and "image_repository" not in options:
+        given = [k for k in IMAGE_KEYS if k in options]
+        if given:
+            raise invalid(f"{', '.join(given)} go(es) with image_repository, which builds the model into an image.")
+    repository = str(options.get("image_repository") or "")
+    first, sep, _ = repository.partition("/")
+    if options.get("push") and not (sep and ("." in first or ":" in first or first == "localhost")):
+        raise invalid(
+            f"push=true needs a registry in image_repository (host/namespace/name), not {repository or 'a local name'}."
+        )
+    if ("registry_password" in options) != ("registry_username" in options):
+        raise invalid("registry_username and registry_password go together.")
 
 
 def secret_members() -> set[str]:

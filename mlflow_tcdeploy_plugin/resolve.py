@@ -40,6 +40,8 @@ class ResolvedModel:
     registry_name: str | None = None
     """The MLflow registry name and version, when the model lives in the user's registry."""
     registry_version: str | None = None
+    run_id: str | None = None
+    """The MLflow run that logged it, where known."""
 
 
 def _invalid(uri: str, why: str) -> MlflowException:
@@ -130,7 +132,7 @@ def _from_catalog(uri: str, api: VersionLister, name: str, version: str | None, 
         "Version": str(chosen.get("Version")),
         "ModelPath": path,
     }
-    return ResolvedModel(uri, info, catalog, schema)
+    return ResolvedModel(uri, info, catalog, schema, run_id=props.get("tclake.mlflow.run_id") or None)
 
 
 def _from_registry(uri: str, name: str, version: str | None, alias: str | None) -> ResolvedModel:
@@ -158,7 +160,7 @@ def _from_registry(uri: str, name: str, version: str | None, alias: str | None) 
     if not model_id and _LOGGED_MODEL_RE.match(mv.source or ""):
         model_id = mv.source.removeprefix("models:/")
     info = {"Id": model_id, "Name": name, "Version": str(mv.version), "ModelPath": mv.source}
-    return ResolvedModel(uri, info, registry_name=name, registry_version=str(mv.version))
+    return ResolvedModel(uri, info, registry_name=name, registry_version=str(mv.version), run_id=mv.run_id or None)
 
 
 def _versions(client: Any, name: str) -> list[Any]:

@@ -80,14 +80,15 @@ class Registry:
     expected: list[int]
 
 
-def register_model(tracking_uri: str, name: str, requirements: list[str] | None = None) -> Registry:
-    """Train a tiny classifier, log it with ``requirements`` (default: its real ones) and register it as ``name``."""
+def register_model(tracking_uri: str, name: str, requirements: list[str] | None = None, seed: int = 7) -> Registry:
+    """Train a tiny classifier, log it with ``requirements`` (default: its real ones) and register it as ``name``
+    (a new version if it exists); ``seed`` changes the training data, so the weights."""
     import mlflow
     import numpy as np
     import sklearn
     from sklearn.linear_model import LogisticRegression
 
-    rng = np.random.default_rng(7)
+    rng = np.random.default_rng(seed)
     centers = np.array([[0.0, 0.0], [4.0, 4.0], [0.0, 4.0]])
     labels = np.repeat(np.arange(3), 40)
     features = centers[labels] + rng.normal(scale=0.5, size=(len(labels), 2))

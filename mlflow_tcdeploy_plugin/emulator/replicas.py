@@ -6,6 +6,7 @@ the emulator restarts (a process by its pid and command line, a container by its
 
 from __future__ import annotations
 
+import base64
 import http.client
 import logging
 import os
@@ -154,6 +155,7 @@ class DockerRunner:
             raise RunnerUnavailable("ImageInfo.ImageUrl is empty: there is no image to run.")
         container_port = int(spec.get("ServicePort") or 8080)
         try:
+            self._pull(image, (spec.get("ImageInfo") or {}).get("ImageSecret") or {})
             container = self._docker().containers.run(
                 image,
                 command=spec.get("Command") or None,
@@ -167,6 +169,22 @@ class DockerRunner:
         except Exception as exc:
             raise RunnerUnavailable(f"The container for image {image} could not start: {exc}") from exc
         return {"pid": None, "container_id": container.id}
+
+    def _pull(self, image: str, secret: dict[str, Any]) -> None:
+        """Pull ``image`` unless the engine has it, with the service's registry credentials (``ImageSecret``, its
+        ``Password`` base64-encoded as the API carries it)."""
+        import docker.errors
+
+        client = self._docker()
+        try:
+            client.images.get(image)
+            return
+        except docker.errors.ImageNotFound:
+            pass
+        auth = None
+        if secret.get("Username") and secret.get("Password"):
+            auth = {"username": secret["Username"], "password": base64.b64decode(secret["Password"]).decode()}
+        client.images.pull(image, auth_config=auth)
 
     def _container(self, pod: dict[str, Any]) -> Any:
         try:

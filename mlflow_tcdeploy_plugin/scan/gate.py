@@ -71,18 +71,46 @@ def check(
         policy = replace(policy, ignore={**parse_trivyignore(deps.ignore_file), **policy.ignore})
         report, key, cached = _report(deps, config)
     except (trivy.GateError, ReportError, OSError, MlflowException) as exc:
-        reason = (getattr(exc, "message", None) or str(exc)).rstrip(".")
-        if policy.mode == "required":
-            raise GateUnavailable(
-                f"The dependency gate could not scan {label} and scan=required blocks the deployment: {reason}."
-            ) from exc
-        logger.warning(
-            "tcdeploy: WARNING: the dependency gate could not scan %s, so it is deployed UNSCANNED "
-            "(scan=auto): %s. Set scan=required to block instead.",
-            label,
-            reason,
-        )
-        return {"status": "error", "reason": reason, "policy": policy.describe()}
+        return _no_verdict(exc, label, policy)
+    return _judge(report, key, cached, label, policy, config)
+
+
+def check_image(reference: str, label: str, config: GateConfig) -> dict[str, Any]:
+    """The same policy on ``trivy image`` of a built image (OS packages and every Python package in it)."""
+    policy = config.policy
+    if policy.mode == "off":
+        return {"status": "off", "policy": policy.describe()}
+    try:
+        binary = trivy.find_binary(config.trivy)
+        info = trivy.version_info(config.trivy, binary)
+        _judge_db(info, config)
+        raw = trivy.scan_image(config.trivy, binary, reference)
+        report = ScanReport(parse(raw), [], info.version, info.db_updated_at, reference, "", json.loads(raw))
+    except (trivy.GateError, ReportError, OSError) as exc:
+        return _no_verdict(exc, label, policy)
+    key = hashlib.sha256(f"{reference}\0{info.version}\0{info.db_updated_at}".encode()).hexdigest()
+    return _judge(report, key, False, label, policy, config)
+
+
+def _no_verdict(exc: Exception, label: str, policy: Policy) -> dict[str, Any]:
+    """Fail closed: ``required`` blocks; ``auto`` goes on with a loud warning and an ``error`` status."""
+    reason = (getattr(exc, "message", None) or str(exc)).rstrip(".")
+    if policy.mode == "required":
+        raise GateUnavailable(
+            f"The dependency gate could not scan {label} and scan=required blocks the deployment: {reason}."
+        ) from exc
+    logger.warning(
+        "tcdeploy: WARNING: the dependency gate could not scan %s, so it is deployed UNSCANNED "
+        "(scan=auto): %s. Set scan=required to block instead.",
+        label,
+        reason,
+    )
+    return {"status": "error", "reason": reason, "policy": policy.describe()}
+
+
+def _judge(
+    report: ScanReport, key: str, cached: bool, label: str, policy: Policy, config: GateConfig
+) -> dict[str, Any]:
     verdict = evaluate(policy, report, config.clock().date())
     path = _write_report(config.report_dir, label, key, report, verdict, policy)
     summary = {

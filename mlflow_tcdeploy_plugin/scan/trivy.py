@@ -69,14 +69,25 @@ def version_info(config: TrivyConfig, binary: str) -> TrivyInfo:
         raise GateError(f"`trivy version --format json` printed something unexpected: {exc!r}") from exc
 
 
-def scan(config: TrivyConfig, binary: str, directory: Path) -> str:
-    """``trivy fs --format json --scanners vuln`` on ``directory``; return the JSON text."""
-    argv = [binary, "fs", "--format", "json", "--scanners", "vuln", "--quiet", *_cache_args(config)]
-    if config.offline:
-        argv += ["--skip-db-update", "--skip-java-db-update", "--offline-scan"]
-    argv.append(str(directory))
+def _offline_args(config: TrivyConfig) -> list[str]:
+    return ["--skip-db-update", "--skip-java-db-update", "--offline-scan"] if config.offline else []
+
+
+def _run_scan(config: TrivyConfig, argv: list[str]) -> str:
     logger.debug("tcdeploy: running %s", " ".join(argv))
     try:
         return run(argv, timeout=config.timeout)
     except CommandError as exc:
         raise GateError(f"Trivy failed: {exc}") from exc
+
+
+def scan(config: TrivyConfig, binary: str, directory: Path) -> str:
+    """``trivy fs --format json --scanners vuln`` on ``directory``; return the JSON text."""
+    argv = [binary, "fs", "--format", "json", "--scanners", "vuln", "--quiet", *_cache_args(config)]
+    return _run_scan(config, [*argv, *_offline_args(config), str(directory)])
+
+
+def scan_image(config: TrivyConfig, binary: str, reference: str) -> str:
+    """``trivy image`` on an image of the Docker engine at ``DOCKER_HOST``; return the JSON text."""
+    argv = [binary, "image", "--format", "json", "--scanners", "vuln", "--quiet", *_cache_args(config)]
+    return _run_scan(config, [*argv, *_offline_args(config), reference])

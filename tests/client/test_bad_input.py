@@ -48,6 +48,43 @@ CASES: list[tuple[str, Callable[[TcDeploymentClient], Any]]] = [
     ("nothing to change on an endpoint", lambda c: c.update_endpoint("grp", config={"reveal_tokens": True})),
     ("bad token limit", lambda c: c.update_endpoint("grp", config={"update_auth_token": {"name": "t", "limits": 3}})),
     ("update-only option on create", lambda c: c.create_deployment("ok-name", MODEL, config={"cos_region": "x"})),
+    ("image option without a repository", lambda c: c.create_deployment("ok-name", MODEL, config={"base_image": "x"})),
+    (
+        "push to a name without a registry",
+        lambda c: c.create_deployment("ok-name", MODEL, config={"image_repository": "iris", "push": "true"}),
+    ),
+    ("repository with a tag", lambda c: c.create_deployment("ok-name", MODEL, config={"image_repository": "r/i:1"})),
+    ("upper-case repository", lambda c: c.create_deployment("ok-name", MODEL, config={"image_repository": "Iris"})),
+    (
+        "credentials in an index URL",
+        lambda c: c.create_deployment(
+            "ok-name", MODEL, config={"image_repository": "r/iris", "pip_index_url": "https://u:p@mirror/simple"}
+        ),
+    ),
+    (
+        "password without a user",
+        lambda c: c.create_deployment(
+            "ok-name", MODEL, config={"image_repository": "r/iris", "registry_password": "Vb3nRt6kLq"}
+        ),
+    ),
+    (
+        "two images",
+        lambda c: c.create_deployment(
+            "ok-name",
+            MODEL,
+            config={"image_repository": "r/iris", "image_info": {"image_type": "CCR", "image_url": "x"}},
+        ),
+    ),
+    (
+        "not a CA bundle",
+        lambda c: c.create_deployment(
+            "ok-name", MODEL, config={"image_repository": "r/i", "ca_bundle": "/etc/hostname"}
+        ),
+    ),
+    (
+        "an image repository on update without a model",
+        lambda c: c.update_deployment("svc", config={"image_repository": "r/iris"}),
+    ),
     (
         "action mixed with changes",
         lambda c: c.update_deployment("svc", config={"service_action": "STOP", "command": "x"}),

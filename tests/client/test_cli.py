@@ -116,9 +116,9 @@ def test_bad_option_fails_with_a_hint(cloud: Cloud) -> None:
     assert done.returncode != 0 and "Did you mean 'replicas'" in done.stderr
 
 
-def test_run_local_says_not_yet(cloud: Cloud) -> None:
-    done = _run(cloud, "run-local", "--name", "x", "-m", "models:/a.b.c/1", ok=False)
-    assert done.returncode != 0 and "not available yet" in done.stderr
+def test_run_local_refuses_bad_options_before_any_work(cloud: Cloud) -> None:
+    done = _run(cloud, "run-local", "--name", "x", "-m", "models:/a.b.c/1", "-C", "port=0", ok=False)
+    assert done.returncode != 0 and "Option 'port' must be from 1 to 65535" in done.stderr
 
 
 def test_delete_commands(cloud: Cloud, cli_deployment: str) -> None:

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from importlib.metadata import entry_points
 from pathlib import Path
+from typing import Any
 
 import pytest
 from mlflow.exceptions import MlflowException
@@ -58,10 +59,18 @@ def test_the_entry_module_imports_nothing_heavy() -> None:
     assert heavy == [] and "mlflow_tcdeploy_plugin.client" in client
 
 
-def test_run_local_explains_it_is_not_available_yet() -> None:
+@pytest.mark.parametrize(
+    ("args", "mentions"),
+    [
+        (("n", "models:/m/1", "sklearn", {}), "Flavor 'sklearn' is not supported"),
+        (("n", "models:/iris/one", None, {}), "is not a number or 'latest'"),
+        (("n", "models:/m/1", None, {"replicas": 2}), "Option 'replicas' is for create or update, not run_local"),
+    ],
+)
+def test_run_local_refuses_bad_input_before_any_work(args: tuple[Any, ...], mentions: str) -> None:
     with pytest.raises(MlflowException) as exc:
-        mlflow_tcdeploy_plugin.run_local("n", "models:/m/1", None, {})
-    assert exc.value.error_code == "NOT_IMPLEMENTED" and "tcdeploy emulator" in exc.value.message
+        mlflow_tcdeploy_plugin.run_local(*args)
+    assert exc.value.error_code == "INVALID_PARAMETER_VALUE" and mentions in exc.value.message
 
 
 @pytest.mark.slow

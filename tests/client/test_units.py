@@ -191,18 +191,27 @@ def test_unknown_or_bad_nested_keys_are_refused(config: dict, mentions: str) -> 
 
 
 @pytest.mark.parametrize(
-    ("config", "mentions"),
+    ("config", "scope", "mentions"),
     [
-        ({"charge_type": "PREPAID"}, "give resource_group_id and resources"),
-        ({"charge_type": "PREPAID", "resource_group_id": "trsg-1"}, "give resources"),
-        ({"model_source": "IMAGE"}, "needs the image to run"),
-        ({"model_source": "MODEL", "image_info": {"image_type": "CCR", "image_url": "x"}}, "drop one of them"),
+        ({"charge_type": "PREPAID"}, opt.CREATE, "give resource_group_id and resources"),
+        ({"charge_type": "PREPAID", "resource_group_id": "trsg-1"}, opt.CREATE, "give resources"),
+        ({"model_source": "IMAGE"}, opt.CREATE, "model_source=IMAGE needs an image"),
+        ({"model_source": "MODEL", "image_info": {"image_type": "CCR", "image_url": "x"}}, opt.CREATE, "drop one"),
+        ({"model_source": "MODEL", "image_repository": "r/iris"}, opt.UPDATE, "drop one"),
+        ({"image_repository": "r/iris", "image_info": {"image_type": "CCR", "image_url": "x"}}, opt.UPDATE, "Give one"),
+        ({"platform": "linux/arm64"}, opt.CREATE, "platform go(es) with image_repository"),
+        ({"image_repository": "iris", "push": True}, opt.BUILD, "push=true needs a registry"),
+        ({"image_repository": "r/iris", "registry_username": "u"}, opt.CREATE, "go together"),
     ],
 )
-def test_create_refuses_incomplete_combinations(config: dict, mentions: str) -> None:
+def test_refused_combinations(config: dict, scope: str, mentions: str) -> None:
     with pytest.raises(MlflowException) as exc:
-        opt.check_create(opt.parse(config, opt.CREATE))
+        opt.check(opt.parse(config, scope), scope)
     assert _code(exc) == "INVALID_PARAMETER_VALUE" and mentions in exc.value.message
+
+
+def test_run_local_takes_image_options_without_a_repository() -> None:
+    opt.check(opt.parse({"base_image": "python:3.11-slim", "port": "8081"}, opt.LOCAL), opt.LOCAL)
 
 
 def test_secret_members_come_from_the_table() -> None:

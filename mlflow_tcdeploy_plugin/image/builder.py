@@ -1,0 +1,327 @@
+"""Build, or find, the two images of an MLflow model, and push them.
+
+Before building either image its tag is looked up locally, then in the registry (without pulling). An unchanged
+model builds nothing and pushes nothing; a new version with unchanged requirements builds only the model image.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import yaml
+from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
+
+from ..log import get_logger
+from ..redact import add_secret
+from . import dockerfiles, keys
+from .engine import Engine, ImageError, registry_of
+
+logger = get_logger(__name__)
+
+SERVING_PORT = 8080
+"""MLflow's scoring server in the image (``/invocations``, ``/ping``)."""
+LABELS = "tcdeploy."
+
+
+@dataclass(frozen=True)
+class ImageOptions:
+    repository: str
+    tag: str | None = None
+    base_image: str | None = None
+    pip_index_url: str = ""
+    pip_extra_index_url: str = ""
+    ca_bundle: Path | None = None
+    push: bool | None = None
+    """None: push when the repository names a registry."""
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    platform: str = "linux/amd64"
+
+    def __post_init__(self) -> None:
+        add_secret(self.password)
+        if self.password:
+            add_secret(base64.b64encode(self.password.encode()).decode())
+
+    @property
+    def pushes(self) -> bool:
+        return self.push if self.push is not None else registry_of(self.repository) is not None
+
+    @property
+    def auth(self) -> dict[str, str] | None:
+        if self.username and self.password:
+            return {"username": self.username, "password": self.password}
+        return None  # the engine's own login (docker login) applies
+
+    def image_info(self, reference: str) -> dict[str, Any]:
+        """The ``ImageInfo`` a deployment of ``reference`` sends."""
+        host = registry_of(self.repository) or ""
+        kind = (
+            "CCR" if host.endswith(".tencentyun.com") else "TCR" if host.endswith(".tencentcloudcr.com") else "CUSTOM"
+        )
+        info: dict[str, Any] = {"ImageType": kind, "ImageUrl": reference}
+        if self.username and self.password:
+            password = base64.b64encode(self.password.encode()).decode()
+            info["ImageSecret"] = {"Username": self.username, "Password": password}
+        return info
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """What the labels say about the model."""
+
+    model_uri: str
+    title: str
+    model_id: str = ""
+    model_version: str = ""
+    run_id: str = ""
+    scan_status: str = ""
+    scan_db_updated_at: str = ""
+
+
+@dataclass
+class BuiltImage:
+    reference: str
+    """What a deployment runs: ``repository@digest`` once pushed, else ``repository:tag``."""
+    tagged: str
+    digest: str | None
+    env_image: str
+    env_key: str
+    model_key: str
+    build_dir: Path
+    built: list[str] = field(default_factory=list)
+    pushed: list[str] = field(default_factory=list)
+    reused: dict[str, str] = field(default_factory=dict)
+    """Image → why it was not built again."""
+    seconds: float = 0.0
+    """How long finding, building and pushing took."""
+    image_scan: dict[str, Any] | None = None
+    """The summary of ``trivy image`` on the model image (``scan_image``)."""
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "reference": self.reference,
+            "tag": self.tagged,
+            "digest": self.digest,
+            "env_image": self.env_image,
+            "env_key": self.env_key,
+            "model_key": self.model_key,
+            "built": list(self.built),
+            "pushed": list(self.pushed),
+            "reused": dict(self.reused),
+            "build_dir": str(self.build_dir),
+            "seconds": round(self.seconds, 2),
+            "image_scan": self.image_scan,
+        }
+
+
+def _python_version(model_dir: Path, mlmodel: dict[str, Any]) -> str:
+    python_env = model_dir / "python_env.yaml"
+    if python_env.is_file():
+        version = (yaml.safe_load(python_env.read_text()) or {}).get("python")
+        if version:
+            return str(version)
+    version = ((mlmodel.get("flavors") or {}).get("python_function") or {}).get("python_version")
+    if not version:
+        raise ImageError(
+            "The model names no Python version (python_env.yaml or MLmodel's python_version): give base_image.",
+            error_code=INVALID_PARAMETER_VALUE,
+        )
+    return str(version)
+
+
+def _apt_packages(mlmodel: dict[str, Any]) -> tuple[str, ...]:
+    from mlflow.pyfunc.backend import FLAVOR_SPECIFIC_APT_PACKAGES
+
+    flavors = (mlmodel.get("flavors") or {}).keys()
+    return tuple(sorted({p for f in flavors for p in FLAVOR_SPECIFIC_APT_PACKAGES.get(f, [])}))
+
+
+def _labels(provenance: Provenance, base: str, env_key: str, requirements: str, model_key: str = "") -> dict[str, str]:
+    import mlflow
+
+    from .. import __version__
+
+    labels = {
+        "org.opencontainers.image.created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "org.opencontainers.image.title": provenance.title + ("" if model_key else " (environment)"),
+        "org.opencontainers.image.version": provenance.model_version or (model_key or env_key)[: keys.TAG_LENGTH],
+        "org.opencontainers.image.base.name": base,
+        f"{LABELS}env_key": env_key,
+        f"{LABELS}requirements.sha256": hashlib.sha256(requirements.encode()).hexdigest(),
+        f"{LABELS}scan.status": provenance.scan_status,
+        f"{LABELS}scan.db_updated_at": provenance.scan_db_updated_at,
+        f"{LABELS}plugin.version": __version__,
+        f"{LABELS}mlflow.version": mlflow.__version__,
+    }
+    if model_key:
+        labels |= {
+            f"{LABELS}model_key": model_key,
+            f"{LABELS}model.uri": provenance.model_uri,
+            f"{LABELS}model.id": provenance.model_id,
+            f"{LABELS}model.version": provenance.model_version,
+            f"{LABELS}model.run_id": provenance.run_id,
+        }
+    return labels
+
+
+def _ours(image: Any, label: str, key: str) -> bool:
+    """An image under the tag may be another's (a user tag reused for a new model): trust only a matching key."""
+    return image is not None and (image.labels or {}).get(f"{LABELS}{label}") == key
+
+
+def plan(model_dir: Path, opts: ImageOptions) -> tuple[keys.EnvInputs, str, str]:
+    """What the images of the model in ``model_dir`` would be made of: the environment's inputs, its key and the
+    model key. No engine is needed."""
+    import mlflow
+
+    mlmodel = yaml.safe_load((model_dir / keys.MLMODEL).read_text()) or {}
+    python_version = _python_version(model_dir, mlmodel)
+    inputs = keys.EnvInputs(
+        base_image=opts.base_image or f"python:{python_version}-slim",
+        platform=opts.platform,
+        python_version=python_version,
+        files=dockerfiles.env_files(model_dir, keys.env_mlmodel(mlmodel)),
+        mlflow_version=mlflow.__version__,
+        pip_index_url=opts.pip_index_url,
+        pip_extra_index_url=opts.pip_extra_index_url,
+        ca_bundle_sha256=hashlib.sha256(opts.ca_bundle.read_bytes()).hexdigest() if opts.ca_bundle else "",
+        apt_packages=_apt_packages(mlmodel),
+    )
+    env_key = inputs.key()
+    return inputs, env_key, keys.model_key(env_key, model_dir)
+
+
+class Builder:
+    def __init__(self, options: ImageOptions, build_root: Path, engine: Engine | None = None) -> None:
+        self.options = options
+        self.build_root = build_root
+        self._engine = engine
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            self._engine = Engine.connect()
+        return self._engine
+
+    def build(self, model_path: str, provenance: Provenance, need_local: bool = False) -> BuiltImage:
+        """Build or find the images of the model at ``model_path``; push them when the options say so.
+        ``need_local``: the model image must end up on this engine (to run it here)."""
+        from mlflow.artifacts import download_artifacts
+
+        opts, started = self.options, time.monotonic()
+        with tempfile.TemporaryDirectory(prefix="tcdeploy-build-") as tmp:
+            env_context, model_context = Path(tmp) / "env", Path(tmp) / "model"
+            downloaded = Path(download_artifacts(artifact_uri=model_path, dst_path=str(Path(tmp) / "download")))
+            inputs, env_key, model_key = plan(downloaded, opts)
+            base = inputs.base_image
+            model_ref = f"{opts.repository}:{opts.tag or keys.model_tag(model_key)}"
+            result = BuiltImage(
+                reference=model_ref,
+                tagged=model_ref,
+                digest=None,
+                env_image=f"{opts.repository}:{keys.env_tag(env_key)}",
+                env_key=env_key,
+                model_key=model_key,
+                build_dir=self.build_root / keys.model_tag(model_key),
+            )
+            result.build_dir.mkdir(parents=True, exist_ok=True)
+            # Written every time, built or not: what the images are made of, next to the build logs.
+            env_dockerfile = dockerfiles.write_env_context(env_context, inputs, opts.ca_bundle)
+            (result.build_dir / "Dockerfile.env").write_text(env_dockerfile)
+            model_dockerfile = dockerfiles.write_model_context(model_context, downloaded, result.env_image)
+            (result.build_dir / "Dockerfile.model").write_text(model_dockerfile)
+            requirements = inputs.files.get("requirements.txt", "")
+            model_labels = _labels(provenance, result.env_image, env_key, requirements, model_key)
+            env_labels = _labels(provenance, base, env_key, requirements)
+
+            image = self._find_model(result, need_local)
+            if image is None and result.digest is None:
+                self._ensure_env(result, env_context, env_labels, base)
+                self.engine.build(
+                    model_context,
+                    model_ref,
+                    model_labels,
+                    opts.platform,
+                    result.build_dir / "build-model.log",
+                    result.env_image,
+                )
+                result.built.append(model_ref)
+                image = self.engine.local_image(model_ref)
+            if image is not None and opts.pushes:
+                result.digest = self._push(image, model_ref, result)
+        if result.digest:
+            result.reference = f"{opts.repository}@{result.digest}"
+        result.seconds = time.monotonic() - started
+        return result
+
+    # --- the two images --------------------------------------------------------------------------------------------
+    def _in_registry(self, reference: str) -> str | None:
+        """The registry's digest for ``reference``; a registry that cannot be asked stops a build that must push."""
+        if registry_of(self.options.repository) is None:
+            return None
+        try:
+            return self.engine.registry_digest(reference, self.options.auth)
+        except ImageError:
+            if self.options.pushes:
+                raise
+            logger.warning("tcdeploy: the registry of %s cannot be asked; building without it", reference)
+            return None
+
+    def _find_model(self, result: BuiltImage, need_local: bool) -> Any | None:
+        """The model image on this engine, or (with a content tag) its digest in the registry; None to build."""
+        ref = result.tagged
+        image = self.engine.local_image(ref)
+        if _ours(image, "model_key", result.model_key):
+            result.reused[ref] = "on this engine already (same model key)"
+            logger.info("tcdeploy: reused %s: this engine has it (model key %s)", ref, result.model_key[:12])
+            return image
+        if self.options.tag is not None:
+            return None  # a tag the user chose says nothing about what the registry holds under it
+        digest = self._in_registry(ref)
+        if digest is None:
+            return None
+        if not need_local:
+            result.reused[ref] = f"in the registry as {digest} (same model key)"
+            logger.info("tcdeploy: reused %s: the registry has it (model key %s)", ref, result.model_key[:12])
+            result.digest = digest
+            return None
+        self.engine.pull(ref, self.options.auth)
+        result.reused[ref] = f"pulled from the registry ({digest}, same model key)"
+        return self.engine.local_image(ref)
+
+    def _ensure_env(self, result: BuiltImage, context: Path, labels: dict[str, str], base: str) -> None:
+        ref = result.env_image
+        if _ours(self.engine.local_image(ref), "env_key", result.env_key):
+            result.reused[ref] = "on this engine already (same environment key)"
+            logger.info("tcdeploy: reused %s: this engine has it (environment key %s)", ref, result.env_key[:12])
+            return
+        digest = self._in_registry(ref)
+        if digest is not None:
+            self.engine.pull(ref, self.options.auth)
+            result.reused[ref] = f"pulled from the registry ({digest}, same environment key)"
+            return
+        self.engine.build(context, ref, labels, self.options.platform, result.build_dir / "build-env.log", base)
+        result.built.append(ref)
+        if self.options.pushes:
+            image = self.engine.local_image(ref)
+            if image is not None:
+                self._push(image, ref, result)
+
+    def _push(self, image: Any, ref: str, result: BuiltImage) -> str:
+        """Push ``image`` as ``ref`` unless the registry already has this very image under it."""
+        repository = ref.rsplit(":", 1)[0]
+        digest = self._in_registry(ref)
+        if digest is not None and digest in self.engine.pushed_digest(image, repository):
+            result.reused.setdefault(ref, f"already in the registry as {digest}")
+            return digest
+        digest = self.engine.push(ref, self.options.auth, result.build_dir / "push.log")
+        result.pushed.append(ref)
+        logger.info("tcdeploy: pushed %s (%s)", ref, digest)
+        return digest

@@ -1,0 +1,98 @@
+"""The two Dockerfiles, from MLflow's own generation (``mlflow.models.docker_utils.generate_dockerfile``: the serving
+stack of ``mlflow models build-docker``, scoring server on port 8080), split for reuse:
+
+- the environment image installs the model's dependencies from its environment files only, so every model version
+  with the same requirements shares it;
+- the model image is ``FROM`` the environment image plus ``COPY`` of the model, a thin layer.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from .keys import ENV_FILES, MLMODEL, EnvInputs
+
+MODEL_DIR = "/opt/ml/model"
+ENV_CONTEXT = "model-env"
+MODEL_CONTEXT = "model"
+CA_FILE = "extra-ca.pem"
+ENTRYPOINT = "from mlflow.models import container as C; C._serve('local')"
+INSTALL = (
+    "from mlflow.models import container as C; "
+    f"C._install_pyfunc_deps('{MODEL_DIR}', install_mlflow=False, env_manager='local');"
+)
+
+
+def _trust_and_index_steps(inputs: EnvInputs, ca_bundle: bool) -> str:
+    """Steps every later RUN needs: the extra CA certificates and the package index (before MLflow's installs)."""
+    steps = []
+    if ca_bundle:
+        bundle = "/etc/tcdeploy/ca-bundle.pem"
+        steps += [
+            "# Trust the extra CA certificates the build needs (networks that intercept TLS)",
+            f"COPY {CA_FILE} /etc/tcdeploy/{CA_FILE}",
+            f"RUN (cat /etc/ssl/certs/ca-certificates.crt 2>/dev/null; cat /etc/tcdeploy/{CA_FILE}) > {bundle}",
+            f"ENV PIP_CERT={bundle} REQUESTS_CA_BUNDLE={bundle} SSL_CERT_FILE={bundle}",
+        ]
+    if inputs.pip_index_url or inputs.pip_extra_index_url:
+        steps.append("# The package index to install from")
+        if inputs.pip_index_url:
+            steps.append(f"ENV PIP_INDEX_URL={inputs.pip_index_url}")
+        if inputs.pip_extra_index_url:
+            steps.append(f"ENV PIP_EXTRA_INDEX_URL={inputs.pip_extra_index_url}")
+    return "\n".join(steps)
+
+
+def write_env_context(context: Path, inputs: EnvInputs, ca_bundle: Path | None) -> str:
+    """Fill ``context`` for the environment image (its environment files, the CA bundle); return the Dockerfile."""
+    from mlflow.models import docker_utils
+
+    env_dir = context / ENV_CONTEXT
+    env_dir.mkdir(parents=True)
+    for name, text in inputs.files.items():
+        (env_dir / name).write_text(text)
+    if ca_bundle is not None:
+        shutil.copyfile(ca_bundle, context / CA_FILE)
+    install = [
+        "# The model's environment files only (the model image adds the model): every version with the same",
+        "# requirements shares this image.",
+        f"COPY {ENV_CONTEXT} {MODEL_DIR}",
+        f'RUN python -c "{INSTALL}"',
+    ]
+    if inputs.apt_packages:
+        install.append(f"RUN apt-get install -y --no-install-recommends {' '.join(inputs.apt_packages)}")
+    docker_utils.generate_dockerfile(
+        output_dir=str(context),
+        base_image=inputs.base_image,
+        model_install_steps="\n".join(install),
+        entrypoint=ENTRYPOINT,
+        env_manager="local",
+        disable_env_creation_at_runtime=True,
+    )
+    dockerfile = (context / "Dockerfile").read_text()
+    trust = _trust_and_index_steps(inputs, ca_bundle is not None)
+    if trust:
+        start = f"FROM {inputs.base_image}\n"
+        dockerfile = dockerfile.replace(start, f"{start}\n{trust}\n", 1)
+        (context / "Dockerfile").write_text(dockerfile)
+    return dockerfile
+
+
+def write_model_context(context: Path, model_dir: Path, env_image: str) -> str:
+    """Fill ``context`` for the model image (the model under a fixed name); return the Dockerfile."""
+    shutil.copytree(model_dir, context / MODEL_CONTEXT)
+    dockerfile = (
+        "# The model on its environment image (built by mlflow-tcdeploy-plugin from MLflow's serving image).\n"
+        f"FROM {env_image}\n"
+        f"COPY {MODEL_CONTEXT} {MODEL_DIR}\n"
+    )
+    (context / "Dockerfile").write_text(dockerfile)
+    return dockerfile
+
+
+def env_files(model_dir: Path, reduced_mlmodel: str) -> dict[str, str]:
+    """The model's environment files, with the reduced MLmodel the install reads."""
+    files = {name: (model_dir / name).read_text() for name in ENV_FILES if (model_dir / name).is_file()}
+    files[MLMODEL] = reduced_mlmodel
+    return files

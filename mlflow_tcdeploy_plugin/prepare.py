@@ -1,0 +1,105 @@
+"""What happens to a model before it goes anywhere: the dependency gate, then (when asked) its container image.
+
+Shared by create/update, ``run_local`` and ``tcdeploy build``, so all three gate and build the same way.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from mlflow.exceptions import MlflowException
+
+from . import options as opt
+from .log import get_logger
+from .resolve import ResolvedModel
+from .scan.config import gate_config
+
+if TYPE_CHECKING:
+    from .image import BuiltImage, ImageOptions
+
+logger = get_logger(__name__)
+
+
+class CatalogLister:
+    """Builds the cloud client only when a catalog URI needs ListModelVersions (scan, build and run_local work on
+    registry and run URIs without cloud credentials)."""
+
+    def iter_model_versions(self, catalog: str, schema: str, model: str) -> Any:
+        from .client import TcDeploymentClient
+
+        return TcDeploymentClient().api.iter_model_versions(catalog, schema, model)
+
+
+def _label(model: ResolvedModel) -> tuple[str, tuple[str, str] | None]:
+    """How reports name the model, and the registry version its outcome is tagged on (if any)."""
+    info = model.ml_model_info
+    if model.registry_name:
+        return f"{model.registry_name}/{model.registry_version}", (model.registry_name, str(model.registry_version))
+    if model.catalog:
+        name = f"{model.catalog}.{model.schema}.{info['Name']}"
+        return f"{name}/{info['Version']}", (name, info["Version"])
+    return model.model_uri, None
+
+
+def gate(model: ResolvedModel, options: Mapping[str, Any]) -> dict[str, Any]:
+    """Run the dependency gate; tag the registry version with the outcome. Raises when the policy refuses."""
+    from .scan import gate as scan_gate
+
+    config = gate_config(options, os.environ)
+    label, tagged = _label(model)
+    try:
+        summary = scan_gate.check(model.ml_model_info["ModelPath"], label, config)
+    except scan_gate.GateFailed as exc:
+        _tag(tagged, scan_gate.registry_tags(exc.summary))
+        raise
+    if summary["status"] in ("passed", "error"):
+        _tag(tagged, scan_gate.registry_tags(summary))
+    return summary
+
+
+def _tag(version: tuple[str, str] | None, tags: dict[str, str]) -> None:
+    if version is None:
+        return
+    from mlflow import MlflowClient
+
+    try:
+        client = MlflowClient()
+        for key, val in tags.items():
+            client.set_model_version_tag(version[0], version[1], key, val)
+    except MlflowException as exc:
+        logger.info("tcdeploy: the scan outcome could not be tagged on %s/%s: %s", *version, exc.message)
+
+
+def image(
+    model: ResolvedModel,
+    options: Mapping[str, Any],
+    scan: Mapping[str, Any],
+    need_local: bool = False,
+    default_repository: str | None = None,
+) -> tuple[BuiltImage, ImageOptions]:
+    """Build (or find) the model's images; with ``scan_image``, scan the model image under the gate's policy."""
+    from . import image as images
+
+    image_options = images.options(options, default_repository)
+    info = model.ml_model_info
+    provenance = images.Provenance(
+        model_uri=model.model_uri,
+        title=info.get("Name") or model.model_uri,
+        model_id=info.get("Id") or "",
+        model_version=info.get("Version") or "",
+        run_id=model.run_id or "",
+        scan_status=str(scan.get("status") or ""),
+        scan_db_updated_at=str(scan.get("db_updated_at") or ""),
+    )
+    scan_it = bool(opt.value(options, "scan_image"))
+    builder = images.Builder(image_options, images.build_root())
+    built = builder.build(info["ModelPath"], provenance, need_local=need_local or scan_it)
+    if scan_it:
+        from .scan import gate as scan_gate
+
+        built.image_scan = scan_gate.check_image(
+            built.tagged, f"image {built.tagged}", gate_config(options, os.environ)
+        )
+    return built, image_options

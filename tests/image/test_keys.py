@@ -1,0 +1,135 @@
+"""The image builder's pure parts: content keys and the two Dockerfiles, from real logged models (no engine)."""
+
+from __future__ import annotations
+
+import base64
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from mlflow_tcdeploy_plugin.image.builder import ImageOptions, plan
+from mlflow_tcdeploy_plugin.image.dockerfiles import write_env_context, write_model_context
+from mlflow_tcdeploy_plugin.image.engine import registry_of, split_reference
+from tests.conftest import Registry, register_model
+
+OPTIONS = ImageOptions(repository="127.0.0.1:5000/iris")
+
+
+def _download(uri: str, where: Path) -> Path:
+    from mlflow.artifacts import download_artifacts
+
+    return Path(download_artifacts(artifact_uri=uri, dst_path=str(where)))
+
+
+@pytest.fixture(scope="module")
+def models(registry: Registry, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Version 1; another training of it (same requirements, other weights); one with a changed requirement."""
+    import mlflow
+    import sklearn
+
+    root = tmp_path_factory.mktemp("image-models")
+    retrained = register_model(registry.tracking_uri, "keys_retrained", seed=8)
+    requirements = [f"scikit-learn=={sklearn.__version__}", f"mlflow-skinny=={mlflow.__version__}", "pyyaml==6.0.2"]
+    changed = register_model(registry.tracking_uri, "keys_changed_requirement", requirements)
+    return {
+        "v1": _download(registry.model_path, root / "v1"),
+        "retrained": _download(retrained.model_path, root / "retrained"),
+        "changed": _download(changed.model_path, root / "changed"),
+    }
+
+
+def _keys(model_dir: Path, options: ImageOptions = OPTIONS) -> tuple[str, str]:
+    _, env_key, model_key = plan(model_dir, options)
+    return env_key, model_key
+
+
+def test_same_requirements_share_an_environment_and_a_changed_one_does_not(models: dict[str, Path]) -> None:
+    v1, retrained, changed = (_keys(models[k]) for k in ("v1", "retrained", "changed"))
+    assert v1[0] == retrained[0] and v1[1] != retrained[1]
+    assert changed[0] != v1[0]
+
+
+def test_the_model_key_ignores_when_and_where_the_same_files_were_logged(
+    models: dict[str, Path], tmp_path: Path
+) -> None:
+    copy = Path(shutil.copytree(models["v1"], tmp_path / "relogged"))
+    mlmodel: dict[str, Any] = yaml.safe_load((copy / "MLmodel").read_text())
+    mlmodel |= {"utc_time_created": "2030-01-01 00:00:00", "model_uuid": "m-x", "model_id": "m-x", "run_id": "r"}
+    mlmodel["artifact_path"] = "file:///elsewhere"
+    (copy / "MLmodel").write_text(yaml.safe_dump(mlmodel))
+    assert _keys(copy) == _keys(models["v1"])
+    mlmodel["flavors"]["sklearn"]["sklearn_version"] = "0.0.1"  # a real change of the model
+    (copy / "MLmodel").write_text(yaml.safe_dump(mlmodel))
+    assert _keys(copy)[1] != _keys(models["v1"])[1]
+    weights = next(p for p in copy.iterdir() if p.suffix in (".skops", ".pkl"))
+    weights.write_bytes(weights.read_bytes() + b"\0")
+    assert _keys(copy)[1] != _keys(models["v1"])[1]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"pip_index_url": "https://mirrors.tencent.com/pypi/simple"},
+        {"pip_extra_index_url": "https://example.org/simple"},
+        {"base_image": "python:3.11-slim-bookworm"},
+        {"platform": "linux/arm64"},
+        {"ca_bundle": "ca"},
+    ],
+    ids=["index", "extra-index", "base-image", "platform", "ca-bundle"],
+)
+def test_what_changes_the_install_changes_the_environment_key(
+    models: dict[str, Path], tmp_path: Path, change: dict[str, str]
+) -> None:
+    if "ca_bundle" in change:
+        (tmp_path / "ca.pem").write_text("-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n")
+        options = ImageOptions(repository=OPTIONS.repository, ca_bundle=tmp_path / "ca.pem")
+    else:
+        options = ImageOptions(repository=OPTIONS.repository, **change)  # type: ignore[arg-type]
+    assert _keys(models["v1"], options)[0] != _keys(models["v1"])[0]
+
+
+def test_the_dockerfiles_are_mlflows_split_in_two(models: dict[str, Path], tmp_path: Path) -> None:
+    (tmp_path / "ca.pem").write_text("-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n")
+    options = ImageOptions(
+        repository=OPTIONS.repository, ca_bundle=tmp_path / "ca.pem", pip_index_url="https://pypi.org/simple"
+    )
+    inputs, _, _ = plan(models["v1"], options)
+    env = write_env_context(tmp_path / "env", inputs, options.ca_bundle)
+    lines = env.splitlines()
+    assert lines.index(f"FROM {inputs.base_image}") < lines.index("COPY extra-ca.pem /etc/tcdeploy/extra-ca.pem")
+    assert lines.index("ENV PIP_INDEX_URL=https://pypi.org/simple") < next(
+        i for i, line in enumerate(lines) if line.startswith("RUN pip install mlflow==")
+    )
+    assert "COPY model-env /opt/ml/model" in lines and "_install_pyfunc_deps('/opt/ml/model'" in env
+    assert "C._serve('local')" in env and inputs.base_image == f"python:{inputs.python_version}-slim"
+    assert sorted(p.name for p in (tmp_path / "env" / "model-env").iterdir()) == sorted(inputs.files)
+    assert not any(p.suffix in (".skops", ".pkl") for p in (tmp_path / "env" / "model-env").iterdir())
+    model = write_model_context(tmp_path / "model", models["v1"], "127.0.0.1:5000/iris:env-abc")
+    assert model.splitlines()[1:] == ["FROM 127.0.0.1:5000/iris:env-abc", "COPY model /opt/ml/model"]
+    assert (tmp_path / "model" / "model" / "MLmodel").is_file()
+
+
+def test_image_info_and_references() -> None:
+    assert ImageOptions(repository="ccr.ccs.tencentyun.com/ns/iris").image_info("r")["ImageType"] == "CCR"
+    assert ImageOptions(repository="x.tencentcloudcr.com/ns/iris").image_info("r")["ImageType"] == "TCR"
+    with_secret = ImageOptions(repository="127.0.0.1:5000/iris", username="robot", password="Tk2mQ9xLw4").image_info(
+        "127.0.0.1:5000/iris@sha256:0"
+    )
+    assert with_secret == {
+        "ImageType": "CUSTOM",
+        "ImageUrl": "127.0.0.1:5000/iris@sha256:0",
+        "ImageSecret": {"Username": "robot", "Password": base64.b64encode(b"Tk2mQ9xLw4").decode()},
+    }
+    assert "Tk2mQ9xLw4" not in repr(ImageOptions(repository="r", username="u", password="Tk2mQ9xLw4"))
+    assert [registry_of(r) for r in ("iris", "ns/iris", "127.0.0.1:5000/iris", "localhost/iris", "a.b/c/d")] == [
+        None,
+        None,
+        "127.0.0.1:5000",
+        "localhost",
+        "a.b",
+    ]
+    assert split_reference("127.0.0.1:5000/iris:env-1") == ("127.0.0.1:5000/iris", "env-1")
+    assert split_reference("127.0.0.1:5000/iris") == ("127.0.0.1:5000/iris", "latest")
