@@ -64,7 +64,8 @@ def test_the_first_deployment_builds_pushes_and_serves(
     )
     assert model_labels["tcdeploy.model.uri"] == f"models:/{image_model.model_name}/1"
     assert model_labels["org.opencontainers.image.base.name"] == image["env_image"]
-    assert model_labels["tcdeploy.scan.status"] == first["scan"]["status"]
+    assert first["scan"]["status"] == "passed" and model_labels["tcdeploy.scan.status"] == "passed"
+    assert model_labels["tcdeploy.scan.db_updated_at"] == first["scan"]["db_updated_at"] != ""
     registry = docker_engine.client.images
     assert registry.get_registry_data(image["tag"]).id == image["digest"]
     assert registry.get_registry_data(image["env_image"]).id.startswith("sha256:")
