@@ -1,4 +1,4 @@
-"""MLflow deployments plugin for Tencent Cloud WeData model services (target ``tcdeploy``).
+"""MLflow deployments plugin for Tencent Cloud model services, WeData's or TI-ONE's (target ``tcdeploy``).
 
 MLflow loads this module through the ``mlflow.deployments`` entry point on every ``get_deploy_client``: it exposes
 ``run_local``, ``target_help`` and exactly one ``BaseDeploymentClient`` subclass, and imports nothing heavy.
@@ -42,14 +42,19 @@ def run_local(name: str, model_uri: str, flavor: str | None = None, config: dict
 def target_help() -> str:
     from .options import reference_text
 
-    return f"""Target tcdeploy: deploy MLflow models to Tencent Cloud WeData model services (run on TI-ONE).
+    return f"""Target tcdeploy: deploy MLflow models to Tencent Cloud model services: WeData's (run on TI-ONE; the
+default backend) or TI-ONE's online services directly (backend=tione).
 
-Target URI: tcdeploy, or tcdeploy:/<region>?workspace_id=<id>&endpoint=<host>
+Target URI: tcdeploy, or tcdeploy:/<region>?workspace_id=<id>&endpoint=<host>&backend=<wedata|tione>&project_id=<id>
+  backend=tione: TI-ONE's public 2021-11-11 API (tione.tencentcloudapi.com); models go as images
+  (-C image_repository=…), no workspace needed, project_id is the TiProjectId (default project if absent);
+  traffic split between versions with update-endpoint -C traffic='{{"1": 90, "2": 10}}'.
 
 Settings (environment): KERNEL_WEDATA_CLOUD_SDK_SECRET_ID, KERNEL_WEDATA_CLOUD_SDK_SECRET_KEY,
 KERNEL_WEDATA_CLOUD_SDK_SECRET_TOKEN (STS), WEDATA_WORKSPACE_ID, KERNEL_WEDATA_REGION (default ap-guangzhou),
 TENCENTCLOUD_ENDPOINT (default wedata.internal.tencentcloudapi.com; only *.tencentcloudapi.com and
 *.tencentcloud.com hosts); credentials also from TENCENTCLOUD_SECRET_ID/KEY or ~/.tencentcloud/credentials.
+TCDEPLOY_BACKEND (wedata|tione), TCDEPLOY_TI_PROJECT_ID.
 TCDEPLOY_EMULATOR_URL=http://127.0.0.1:<port> talks to the local emulator (`tcdeploy emulator`) instead.
 
 A deployment is a service version (its name is the ServiceId); an endpoint is a service group.

@@ -1,7 +1,8 @@
-"""``TcDeploymentClient``: MLflow's deployments API over WeData model services.
+"""``TcDeploymentClient``: MLflow's deployments API over Tencent Cloud model services.
 
-A *deployment* is a service version (its name is the ``ServiceId``); an *endpoint* is a service group. Every
-method checks its input before the first request, so input that must never be sent never leaves the machine.
+A *deployment* is a service version (its name is the ``ServiceId``); an *endpoint* is a service group. The client
+orchestrates: options → resolver → gate → image → backend (WeData or TI-ONE) → waiter. Every method checks its input
+before the first request, so input that must never be sent never leaves the machine.
 """
 
 from __future__ import annotations
@@ -12,27 +13,23 @@ from typing import TYPE_CHECKING, Any
 
 from mlflow.deployments import BaseDeploymentClient
 from mlflow.exceptions import MlflowException
-from mlflow.protos.databricks_pb2 import (
-    INTERNAL_ERROR,
-    RESOURCE_ALREADY_EXISTS,
-    RESOURCE_DOES_NOT_EXIST,
-    RESOURCE_EXHAUSTED,
-    ErrorCode,
-)
+from mlflow.protos.databricks_pb2 import RESOURCE_ALREADY_EXISTS, RESOURCE_DOES_NOT_EXIST, RESOURCE_EXHAUSTED
 
 from . import options as opt
 from . import prepare, results
+from .backends.base import LogQuery, Plan, State, unsupported
 from .cloud import waiters
 from .cloud.errors import CloudError
 from .errors import invalid
 from .log import get_logger
 from .naming import to_snake
 from .predict import decode_answer, encode_inputs, validate_relative_url
-from .resolve import ResolvedModel, check_syntax, resolve
+from .resolve import ResolvedModel, check_syntax, is_catalog, resolve
 from .results import FLAVOR
 from .settings import Settings
 
 if TYPE_CHECKING:
+    from .backends.base import Backend, Deployment, Endpoint
     from .image import BuiltImage
 
 logger = get_logger(__name__)
@@ -48,15 +45,14 @@ ENDPOINT_CHANGES = (
     "create_auth_token",
     "update_auth_token",
     "delete_auth_token",
+    "traffic",
 )
-IMAGE_PORT = 8080
-"""MLflow's scoring server port (as in the images tcdeploy builds), the default for an image."""
 EVENTS_SHOWN = 20
 
 
 def _check_flavor(flavor: str | None) -> None:
     if flavor not in (None, FLAVOR):
-        raise invalid(f"Flavor {flavor!r} is not supported: WeData model services serve the {FLAVOR} flavor.")
+        raise invalid(f"Flavor {flavor!r} is not supported: the model services serve the {FLAVOR} flavor.")
 
 
 def _check_name(kind: str, name: Any) -> str:
@@ -78,11 +74,11 @@ def _deployment_arg(method: str, deployment_name: str | None, service_id: str | 
 
 
 class TcDeploymentClient(BaseDeploymentClient):
-    """Deploy MLflow models to Tencent Cloud WeData model services.
+    """Deploy MLflow models to Tencent Cloud: WeData model services (default) or TI-ONE online services.
 
     Args:
-        target_uri: ``tcdeploy`` or ``tcdeploy:/<region>?workspace_id=<id>&endpoint=<host>``.
-        secret_id, secret_key, token, region, workspace_id, endpoint: override the environment.
+        target_uri: ``tcdeploy`` or ``tcdeploy:/<region>?workspace_id=<id>&endpoint=<host>&backend=<wedata|tione>``.
+        secret_id, secret_key, token, region, workspace_id, endpoint, backend, project_id: override the environment.
         secret_token: the name 1.0.3 used for ``token`` (an STS session token).
 
     Python: ``get_deploy_client("tcdeploy").create_deployment("iris", "models:/cat.sch.iris/1")``
@@ -100,6 +96,8 @@ class TcDeploymentClient(BaseDeploymentClient):
         workspace_id: str | None = None,
         endpoint: str | None = None,
         secret_token: str | None = None,
+        backend: str | None = None,
+        project_id: str | None = None,
     ) -> None:
         super().__init__(target_uri)
         if token is not None and secret_token is not None:
@@ -114,35 +112,40 @@ class TcDeploymentClient(BaseDeploymentClient):
                 "region": region,
                 "workspace_id": workspace_id,
                 "endpoint": endpoint,
+                "backend": backend,
+                "project_id": project_id,
             },
         )
-        self._api: Any = None
+        self._backend: Backend | None = None
 
     def __repr__(self) -> str:
         s = self.settings
         return (
-            f"TcDeploymentClient(target_uri={self.target_uri!r}, region={s.region!r}, workspace_id="
-            f"{s.workspace_id!r}, endpoint={s.endpoint!r})"
+            f"TcDeploymentClient(target_uri={self.target_uri!r}, backend={s.backend!r}, region={s.region!r}, "
+            f"scope={s.scope!r}, endpoint={s.endpoint!r})"
         )
 
     @property
-    def api(self) -> Any:
-        if self._api is None:
-            from .cloud.api import CloudApi
+    def backend(self) -> Backend:
+        if self._backend is None:
+            from .backends import make_backend
 
-            self._api = CloudApi(self.settings)
-        return self._api
+            self._backend = make_backend(self.settings)
+        return self._backend
+
+    def _parse(self, config: dict[str, Any] | None, scope: str) -> dict[str, Any]:
+        return opt.parse(config, scope, self.settings.backend)
 
     # --- lookups -------------------------------------------------------------------------------------------------
-    def _group(self, endpoint: str) -> dict[str, Any]:
+    def _group(self, endpoint: str) -> Endpoint:
         """A service group by ID, or by name."""
         _check_name("endpoint", endpoint)
         try:
-            return self.api.get_group(endpoint)
+            return self.backend.get_endpoint(endpoint)
         except CloudError as exc:
             if not exc.not_found and exc.code != "InvalidParameterValue":
                 raise
-        matches = [g for g in self.api.iter_groups() if g.get("ServiceGroupName") == endpoint]
+        matches = [e for e in self.backend.iter_endpoints() if e.name == endpoint]
         if not matches:
             raise MlflowException(
                 f"No endpoint (service group) has the ID or name {endpoint!r}; "
@@ -150,27 +153,28 @@ class TcDeploymentClient(BaseDeploymentClient):
                 error_code=RESOURCE_DOES_NOT_EXIST,
             )
         if len(matches) > 1:
-            ids = ", ".join(g["ServiceGroupId"] for g in matches)
-            raise invalid(f"Several endpoints are named {endpoint!r}: {ids}. Use the ID.")
-        return self.api.get_group(matches[0]["ServiceGroupId"])
+            raise invalid(
+                f"Several endpoints are named {endpoint!r}: {', '.join(e.group_id for e in matches)}. Use the ID."
+            )
+        return self.backend.get_endpoint(matches[0].group_id)
 
-    def _service(self, name: str, endpoint: str | None = None) -> dict[str, Any]:
+    def _service(self, name: str, endpoint: str | None = None) -> Deployment:
         """A service version by ServiceId, or by name when that names exactly one version."""
         _check_name("deployment", name)
-        group_id = self._group(endpoint)["ServiceGroupId"] if endpoint else None
+        group_id = self._group(endpoint).group_id if endpoint else None
         try:
-            service = self.api.get_service(name)
-            if group_id is None or service.get("ServiceGroupId") == group_id:
-                return service
+            found = self.backend.get_deployment(name)
+            if group_id is None or found.group_id == group_id:
+                return found
         except CloudError as exc:
             if not exc.not_found and exc.code != "InvalidParameterValue":
                 raise
         candidates = [
-            (g, s)
-            for g in self.api.iter_groups()
-            if group_id in (None, g.get("ServiceGroupId"))
-            for s in g.get("Services") or []
-            if name in (s.get("ServiceName"), g.get("ServiceGroupName"))
+            d
+            for e in self.backend.iter_endpoints()
+            if group_id in (None, e.group_id)
+            for d in e.deployments
+            if name in (d.group_name, e.name)
         ]
         if not candidates:
             where = f" in endpoint {endpoint!r}" if endpoint else ""
@@ -179,41 +183,48 @@ class TcDeploymentClient(BaseDeploymentClient):
                 error_code=RESOURCE_DOES_NOT_EXIST,
             )
         if len(candidates) > 1:
-            listed = "; ".join(
-                f"{s['ServiceId']} (version {s.get('Version')}, {s.get('Status')})" for _, s in candidates
-            )
+            listed = "; ".join(f"{d.service_id} (version {d.version}, {d.status})" for d in candidates)
             raise invalid(f"{name!r} names {len(candidates)} deployments: {listed}. Use a ServiceId.")
-        return self.api.get_service(candidates[0][1]["ServiceId"])
+        return self.backend.get_deployment(candidates[0].service_id)
 
     def _instance_type(self, wanted: str | None, charge_type: str) -> str:
-        specs = self.api.billing_specs(charge_type)
+        specs = self.backend.specs(charge_type)
         if wanted is None:
-            cpu = [s for s in specs if s.get("Available") and s.get("SpecType") == "CPU"]
+            cpu = [s for s in specs if s.available and s.type == "CPU"]
             if not cpu:
                 raise MlflowException(
                     "No CPU instance type is available; set instance_type (`list_instance_types()` lists them).",
                     error_code=RESOURCE_EXHAUSTED,
                 )
-            chosen = cpu[0]
-            logger.info(
-                "tcdeploy: instance_type not given; using %s (%s)", chosen["SpecName"], chosen.get("SpecAlias", "")
-            )
-            return str(chosen["SpecName"])
-        found = next((s for s in specs if s.get("SpecName") == wanted), None)
+            logger.info("tcdeploy: instance_type not given; using %s (%s)", cpu[0].name, cpu[0].alias or "")
+            return cpu[0].name
+        found = next((s for s in specs if s.name == wanted), None)
         if found is None:
             from difflib import get_close_matches
 
-            names = [str(s.get("SpecName")) for s in specs]
+            names = [s.name for s in specs]
             hint = get_close_matches(wanted, names, n=1)
             maybe = f" Did you mean {hint[0]!r}?" if hint else ""
             raise invalid(f"Unknown instance_type {wanted!r}.{maybe} Available: {', '.join(names)}.")
-        if not found.get("Available"):
-            regions = ", ".join(found.get("AvailableRegion") or []) or "no other region"
+        if not found.available:
+            regions = ", ".join(found.available_region) or "no other region"
             raise MlflowException(
                 f"instance_type {wanted!r} is sold out in {self.settings.region}; it is available in {regions}.",
                 error_code=RESOURCE_EXHAUSTED,
             )
         return wanted
+
+    def _check_model_uri(self, model_uri: str, options: dict[str, Any]) -> None:
+        """What the chosen backend cannot take, refused before anything is sent."""
+        check_syntax(model_uri)
+        if is_catalog(model_uri):
+            self.backend.require("iter_model_versions")
+        if self.backend.needs_image and not ("image_repository" in options or "image_info" in options):
+            raise invalid(
+                f"On the {self.backend.name} backend a model runs as a container image: add -C "
+                "image_repository=<registry>/<namespace>/<name> (tcdeploy builds, scans and pushes the model's "
+                'image), or -C image_info=\'{"image_type": "CCR", "image_url": "…"}\' to run an image you built.'
+            )
 
     # --- deployments ---------------------------------------------------------------------------------------------
     def create_deployment(
@@ -230,144 +241,67 @@ class TcDeploymentClient(BaseDeploymentClient):
         -m models:/default.default.iris/1 -C instance_type=TI.S.MEDIUM.POST``.
         """
         _check_flavor(flavor)
-        options = opt.parse(config, opt.CREATE)
+        options = self._parse(config, opt.CREATE)
         opt.check(options, opt.CREATE)
         if endpoint is None and not (isinstance(name, str) and GROUP_NAME_RE.match(name)):
             raise invalid(
                 f"The deployment name {name!a} is not a valid service group name: use at most 60 "
                 "letters, digits, '_' or '-', starting with a letter or digit."
             )
-        check_syntax(model_uri)
+        self._check_model_uri(model_uri, options)
         action = options.get("service_action", "START")
         if action not in ("START", "STOP"):
             raise invalid(f"service_action={action} is for updates; a new deployment takes START or STOP.")
-        runs_image = "image_info" in options or "image_repository" in options
-        model_source = "IMAGE" if runs_image else opt.value(options, "model_source")
+        if action == "STOP" and not self.backend.creates_stopped:
+            raise unsupported(
+                self.backend.name,
+                "Creating a stopped deployment",
+                "its create action has no ServiceAction; create it, then update it with service_action=STOP.",
+            )
         charge_type = opt.value(options, "charge_type")
         if charge_type != "PREPAID" or "instance_type" in options:
             options["instance_type"] = self._instance_type(options.get("instance_type"), charge_type)
-        model = resolve(model_uri, self.api)
+        model = resolve(model_uri, self.backend)
         scan = prepare.gate(model, options)
-        service_info = self._service_info(model, options, opt.CREATE)
-        built = self._image(model, options, scan, service_info)
-        if model_source == "IMAGE":
-            service_info.setdefault("ServicePort", IMAGE_PORT)
-        env = service_info.pop("Env", None)
-        if env and len(env) == 1:
-            service_info["EnvVar"] = env[0]  # CreateServiceInfos takes a single EnvVar; more go in an update
-            env = None
-        group_members = {
-            "Status": opt.value(options, "status"),
-            "ServiceAction": action,
-            **opt.api_members(options, opt.CREATE, group=True),
-            "ModelSource": model_source,
-        }
-        if endpoint is not None:
-            group = self._group(endpoint)
-            before = {s["ServiceId"] for s in group.get("Services") or []}
-            params = {
-                "ServiceGroupId": group["ServiceGroupId"],
-                "NewVersion": True,
-                **group_members,
-                "Services": [service_info],
-            }
-            params.pop("ServiceDescription", None)
-
-            def recover() -> dict[str, Any] | None:
-                again = self.api.get_group(group["ServiceGroupId"])
-                return again if {s["ServiceId"] for s in again.get("Services") or []} - before else None
-        else:
-            before = set()
-            params = {"ServiceName": name, **group_members, "Services": [service_info]}
-
-            def recover() -> dict[str, Any] | None:
-                return next((g for g in self.api.iter_groups() if g.get("ServiceGroupName") == name), None)
-
+        built, image_info = self._image(model, options, scan)
+        existing = self._group(endpoint) if endpoint is not None else None
         try:
-            created = self.api.create_services(params, recover)
+            created, deployment = self.backend.create(name, existing, Plan(options, model, image_info))
         except CloudError as exc:
             if exc.error_code == "RESOURCE_ALREADY_EXISTS":
                 raise MlflowException(
-                    f"An endpoint named {name!r} already exists: add a version with "
-                    f"--endpoint {name} (endpoint={name!r}) or update an existing deployment. "
-                    f"({exc.message})",
+                    f"An endpoint named {name!r} already exists: add a version with --endpoint {name} "
+                    f"(endpoint={name!r}) or update an existing deployment. ({exc.message})",
                     error_code=RESOURCE_ALREADY_EXISTS,
                 ) from exc
             raise
-        service = self._new_version(created, before, name if endpoint is None else endpoint)
-        service_id = service["ServiceId"]
         logger.info(
             "tcdeploy: created %s (endpoint %s, version %s)",
-            service_id,
-            created.get("ServiceGroupId"),
-            service.get("Version"),
+            deployment.service_id,
+            created.group_id,
+            deployment.version,
         )
-        if env:
-            self._set_env(service_id, env)
         if opt.value(options, "wait"):
-            goal = waiters.STOPPED if action == "STOP" else waiters.RUNNING
-            service = self._wait(service_id, goal, options)
-        summary = results.deployment_summary(service, created.get("ServiceGroupName"))
+            goal = State.STOPPED if action == "STOP" else State.RUNNING
+            deployment = self._wait(deployment.service_id, goal, options)
+        summary = results.deployment_summary(deployment, created.name)
         if built is not None:
             summary["image"] = built.summary()
         return {**summary, "model_uri": model.model_uri, "scan": scan}
 
     @staticmethod
     def _image(
-        model: ResolvedModel, options: dict[str, Any], scan: dict[str, Any], service_info: dict[str, Any]
-    ) -> BuiltImage | None:
-        """With image_repository: build (or find) and push the model's image; the service runs it."""
+        model: ResolvedModel, options: dict[str, Any], scan: dict[str, Any]
+    ) -> tuple[BuiltImage | None, dict[str, Any] | None]:
+        """With image_repository: build (or find) and push the model's image, and the ``ImageInfo`` that runs it."""
         if "image_repository" not in options:
-            return None
+            return None, None
         built, image_options = prepare.image(model, options, scan)
-        service_info["ImageInfo"] = image_options.image_info(built.reference)
-        return built
+        return built, image_options.image_info(built.reference)
 
-    @staticmethod
-    def _new_version(created: dict[str, Any], before: set[str], endpoint: str) -> dict[str, Any]:
-        """The version a create added; a group that lists none (an answer lost and the group found by name, say,
-        when a group of that name already existed) is an error that says how to look."""
-        new = [s for s in created.get("Services") or [] if s.get("ServiceId") not in before]
-        if not new:
-            listed = ", ".join(str(s.get("ServiceId")) for s in created.get("Services") or []) or "none"
-            raise MlflowException(
-                f"CreateMLModelServices answered with endpoint {created.get('ServiceGroupId')!r} ({endpoint}), but it "
-                f"lists no new deployment (its deployments: {listed}). If the first answer was lost, an endpoint of "
-                f"that name may have existed already. Check with `mlflow deployments get-endpoint -t tcdeploy "
-                f"--endpoint {endpoint}` before creating again; add a version with --endpoint {endpoint}.",
-                error_code=INTERNAL_ERROR,
-            )
-        return max(new, key=lambda s: int(s.get("Version") or 0))
-
-    def _set_env(self, service_id: str, env: list[dict[str, str]]) -> None:
-        """The second environment variable onwards, set right after the create (CreateServiceInfos takes one)."""
-        try:
-            self.api.update_service({"ServiceId": service_id, "Env": env})
-        except MlflowException as exc:
-            names = ", ".join(p["Name"] for p in env)
-            raise MlflowException(
-                f"The deployment {service_id} was created and exists, but setting its environment variables "
-                f"({names}) failed: {exc.message} Set them with `mlflow deployments update -t tcdeploy --name "
-                f"{service_id} -C env='{{...}}'`, or delete it with `mlflow deployments delete -t tcdeploy --name "
-                f"{service_id}`.",
-                error_code=ErrorCode.Value(exc.error_code),
-            ) from exc
-
-    def _service_info(self, model: ResolvedModel | None, options: dict[str, Any], scope: str) -> dict[str, Any]:
-        info: dict[str, Any] = {}
-        if model is not None:
-            info["MlModelInfo"] = model.ml_model_info
-            if model.catalog:
-                info["CatalogName"], info["SchemaName"] = model.catalog, model.schema
-        info.update(opt.api_members(options, scope, group=False if scope == opt.CREATE else None))
-        if scope == opt.CREATE:
-            for key in ("charge_type", "scale_mode", "replicas"):
-                info.setdefault(opt.BY_KEY[key].field, opt.value(options, key))
-        return info
-
-    def _wait(self, service_id: str, goal: waiters.Goal, options: dict[str, Any]) -> dict[str, Any]:
+    def _wait(self, service_id: str, goal: State, options: dict[str, Any]) -> Deployment:
         return waiters.wait_for_service(
-            self.api,
+            self.backend,
             service_id,
             goal,
             timeout=opt.value(options, "timeout"),
@@ -387,9 +321,9 @@ class TcDeploymentClient(BaseDeploymentClient):
         CLI: ``mlflow deployments update -t tcdeploy --name <ServiceId> -C service_action=SCALE -C replicas=3``.
         """
         _check_flavor(flavor)
-        options = opt.parse(config, opt.UPDATE)
+        options = self._parse(config, opt.UPDATE)
         if model_uri is not None:
-            check_syntax(model_uri)
+            self._check_model_uri(model_uri, options)
         opt.check(options, opt.UPDATE)
         if "image_repository" in options and model_uri is None:
             raise invalid("image_repository builds an image of a model: give the model URI (-m) too.")
@@ -404,33 +338,28 @@ class TcDeploymentClient(BaseDeploymentClient):
                 )
             if action != "SCALE" and "replicas" in options:
                 raise invalid(f"replicas goes with service_action=SCALE, not {action}.")
-        elif model_uri is None and not opt.api_members(options, opt.UPDATE):
+            if action == "START":
+                raise invalid("service_action=START is for a new deployment; resume a stopped one with RESUME.")
+        elif model_uri is None and not opt.api_members(options, opt.UPDATE, self.settings.backend):
             raise invalid("Nothing to update: give a model URI (-m) or options (-C key=value).")
-        service = self._service(name, endpoint)
-        service_id = service["ServiceId"]
+        deployment = self._service(name, endpoint)
+        service_id = deployment.service_id
         model, scan, built = None, None, None
         if action is not None:
-            params: dict[str, Any] = {"ServiceId": service_id, "ServiceAction": action}
-            if action == "SCALE":
-                params["Replicas"] = self._scale_to(service, options)
+            replicas = self._scale_to(deployment, options) if action == "SCALE" else None
+            updated = self.backend.act(deployment, action, replicas)
         else:
-            self._check_update(service, options)
+            self._check_update(deployment, options)
             if "instance_type" in options:
                 self._instance_type(options["instance_type"], opt.value(options, "charge_type"))
-            model = resolve(model_uri, self.api) if model_uri is not None else None
+            model = resolve(model_uri, self.backend) if model_uri is not None else None
             scan = prepare.gate(model, options) if model is not None else None
-            params = {"ServiceId": service_id, **self._service_info(model, options, opt.UPDATE)}
-            built = self._image(model, options, scan or {}, params) if model is not None else None
-            if ("image_info" in options or built is not None) and "model_source" not in options:
-                params["ModelSource"] = "IMAGE"
-            if built is not None:
-                params.setdefault("ServicePort", IMAGE_PORT)
-        updated = self.api.update_service(params)
-        logger.info("tcdeploy: updated %s (%s)", service_id, action or ", ".join(sorted(set(params) - {"ServiceId"})))
-        status = str(updated.get("Status") or "")
+            built, image_info = self._image(model, options, scan or {}) if model is not None else (None, None)
+            updated = self.backend.update(deployment, Plan(options, model, image_info))
+        logger.info("tcdeploy: updated %s (%s)", service_id, action or ", ".join(sorted(options)))
         if opt.value(options, "wait"):
-            stopping = action == "STOP" or (action is None and status in ("Stopped", "Stopping"))
-            updated = self._wait(service_id, waiters.STOPPED if stopping else waiters.RUNNING, options)
+            stopping = action == "STOP" or (action is None and updated.state is State.STOPPED)
+            updated = self._wait(service_id, State.STOPPED if stopping else State.RUNNING, options)
         summary = results.deployment_summary(updated)
         if model is not None:
             summary["model_uri"] = model.model_uri
@@ -439,62 +368,63 @@ class TcDeploymentClient(BaseDeploymentClient):
         return {**summary, "scan": scan} if scan is not None else summary
 
     @staticmethod
-    def _scale_to(service: dict[str, Any], options: dict[str, Any]) -> int:
+    def _scale_to(deployment: Deployment, options: dict[str, Any]) -> int:
         """SCALE's replica count: the one given, else (as 1.0.3 accepted ``SCALE`` alone) the current one."""
         if "replicas" in options:
             return int(options["replicas"])
-        current = int(service.get("Replicas") or 0)
-        if current < 1:
+        if deployment.replicas < 1:
             raise invalid(
-                f"service_action=SCALE needs replicas (-C replicas=N): {service['ServiceId']} runs no replica now "
-                f"(status {service.get('Status')}), so there is no current count to keep."
+                f"service_action=SCALE needs replicas (-C replicas=N): {deployment.service_id} runs no replica now "
+                f"(status {deployment.status}), so there is no current count to keep."
             )
-        logger.info("tcdeploy: service_action=SCALE without replicas: sending the current count, %d", current)
-        return current
+        logger.info(
+            "tcdeploy: service_action=SCALE without replicas: sending the current count, %d", deployment.replicas
+        )
+        return deployment.replicas
 
     @staticmethod
-    def _check_update(service: dict[str, Any], options: dict[str, Any]) -> None:
+    def _check_update(deployment: Deployment, options: dict[str, Any]) -> None:
         """Combinations an update refuses, given what the service already has."""
         if options.get("charge_type") == "PREPAID" and not (
-            options.get("resource_group_id") or service.get("ResourceGroupId")
+            options.get("resource_group_id") or deployment.resource_group_id
         ):
             raise invalid(
-                f"charge_type=PREPAID runs {service['ServiceId']} in a prepaid resource group, and it has none: "
+                f"charge_type=PREPAID runs {deployment.service_id} in a prepaid resource group, and it has none: "
                 "give resource_group_id (and resources)."
             )
-        if options.get("model_source") == "IMAGE" and not (options.get("image_info") or service.get("ImageInfo")):
-            raise invalid(f"model_source=IMAGE needs image_info: {service['ServiceId']} has no image to run.")
+        if options.get("model_source") == "IMAGE" and not (options.get("image_info") or deployment.has_image):
+            raise invalid(f"model_source=IMAGE needs image_info: {deployment.service_id} has no image to run.")
 
     def delete_deployment(self, name: str, config: dict[str, Any] | None = None, endpoint: str | None = None) -> None:
         """Delete a service version; deleting one that does not exist is not an error."""
-        opt.parse(config, opt.UPDATE)
+        self._parse(config, opt.UPDATE)
         try:
-            service = self._service(name, endpoint)
+            deployment = self._service(name, endpoint)
         except MlflowException as exc:
             if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
                 raise
             logger.info("tcdeploy: %s does not exist; nothing to delete", name)
             return
         try:
-            self.api.delete_service(service["ServiceId"])
+            self.backend.delete_deployment(deployment.service_id)
         except CloudError as exc:
             if not exc.not_found:
                 raise
-        logger.info("tcdeploy: deleted %s", service["ServiceId"])
+        logger.info("tcdeploy: deleted %s", deployment.service_id)
 
     def list_deployments(self, endpoint: str | None = None) -> list[dict[str, Any]]:
         """One item per service version (``name`` is the ServiceId), optionally of one endpoint only."""
-        groups = [self._group(endpoint)] if endpoint else list(self.api.iter_groups())
-        return [
-            results.deployment_summary(s, g.get("ServiceGroupName")) for g in groups for s in g.get("Services") or []
-        ]
+        groups = [self._group(endpoint)] if endpoint else list(self.backend.iter_endpoints())
+        return [results.deployment_summary(d, e.name) for e in groups for d in e.deployments]
 
     def get_deployment(self, name: str, endpoint: str | None = None, include_events: bool = False) -> dict[str, Any]:
         """The service version, snake_case; ``include_events=True`` adds its latest events (newest first)."""
-        service = self._service(name, endpoint)
-        detail = results.deployment_detail(service)
         if include_events:
-            detail["events"] = to_snake(self.api.list_events(service["ServiceId"], EVENTS_SHOWN))
+            self.backend.require("events")
+        deployment = self._service(name, endpoint)
+        detail = results.deployment_detail(deployment)
+        if include_events:
+            detail["events"] = to_snake(self.backend.events(deployment.service_id, EVENTS_SHOWN))
         return detail
 
     # --- predict -------------------------------------------------------------------------------------------------
@@ -510,7 +440,7 @@ class TcDeploymentClient(BaseDeploymentClient):
         ``deployment_name`` (or ``endpoint``) is a group ID, a ServiceId or a name. The relative URL is
         ``config["relative_url"]``, an ``endpoint`` starting with ``/``, or ``/invocations``.
         """
-        options = opt.parse(config, opt.PREDICT)
+        options = self._parse(config, opt.PREDICT)
         url = options.get("relative_url")
         if endpoint is not None and endpoint.startswith("/"):
             if url is not None and url != endpoint:
@@ -522,86 +452,100 @@ class TcDeploymentClient(BaseDeploymentClient):
             raise invalid("predict() needs a deployment name or an endpoint.")
         body = encode_inputs(inputs)
         group_id = self._group_id_for(target, endpoint if deployment_name else None)
-        return decode_answer(target, self.api.call_test(group_id, url, body, options.get("auth_token")))
+        return decode_answer(target, self.backend.predict(group_id, url, body, options.get("auth_token")))
 
     def _group_id_for(self, target: str, endpoint: str | None) -> str:
         """A group ID or name first, then a ServiceId or service name."""
         if endpoint is None:
             try:
-                return str(self._group(target)["ServiceGroupId"])
+                return self._group(target).group_id
             except MlflowException as exc:
                 if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
                     raise
-        return str(self._service(target, endpoint)["ServiceGroupId"])
+        return str(self._service(target, endpoint).group_id)
 
     # --- endpoints (service groups) ------------------------------------------------------------------------------
     def create_endpoint(self, name: str, config: dict[str, Any] | None = None) -> dict[str, Any]:
         raise invalid(
-            "WeData creates an endpoint (service group) with its first deployment: run "
+            "An endpoint (service group) is created with its first deployment: run "
             f"create_deployment({name!r}, model_uri) (CLI: mlflow deployments create -t tcdeploy "
             f"--name {name} -m <model URI>), then add versions with endpoint={name!r}."
         )
 
     def list_endpoints(self) -> list[dict[str, Any]]:
-        return [results.endpoint_summary(g) for g in self.api.iter_groups()]
+        return [results.endpoint_summary(e) for e in self.backend.iter_endpoints()]
 
     def get_endpoint(self, endpoint: str, reveal_tokens: bool = False) -> dict[str, Any]:
-        """The service group with its versions, auth tokens and call addresses (``call_info``).
+        """The service group with its versions, traffic split, auth tokens and call addresses (``call_info``).
 
         Token values show only their last 4 characters unless ``reveal_tokens=True``.
         """
         group = self._group(endpoint)
-        return results.endpoint_detail(group, self.api.call_info(group["ServiceGroupId"]), reveal_tokens)
+        return results.endpoint_detail(group, self.backend.call_info(group.group_id), reveal_tokens)
 
     def update_endpoint(self, endpoint: str, config: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Change an endpoint: ``description``, ``authorization_enable``, and named auth tokens
-        (``create_auth_token``, ``update_auth_token``, ``delete_auth_token``). Returns ``get_endpoint``'s view.
+        """Change an endpoint: ``description``, ``authorization_enable``, named auth tokens (``create_auth_token``,
+        ``update_auth_token``, ``delete_auth_token``) and, on TI-ONE, the ``traffic`` split between versions
+        (waits until it is applied). Returns ``get_endpoint``'s view.
 
-        CLI: ``mlflow deployments update-endpoint -t tcdeploy --endpoint iris -C create_auth_token=ci-bot``.
+        CLI: ``mlflow deployments update-endpoint -t tcdeploy --endpoint iris -C traffic='{"1": 90, "2": 10}'``.
         """
-        options = opt.parse(config, opt.ENDPOINT)
-        if not set(options) & set(ENDPOINT_CHANGES):
+        options = self._parse(config, opt.ENDPOINT)
+        changes = sorted(set(options) & set(ENDPOINT_CHANGES))
+        if not changes:
             raise invalid(f"Nothing to change: give one of {', '.join(ENDPOINT_CHANGES)} (-C key=value).")
+        for change, feature in (
+            ("description", "set_description"),
+            ("authorization_enable", "set_authorization"),
+            ("update_auth_token", "update_auth_token"),
+            ("delete_auth_token", "delete_auth_token"),
+        ):
+            if change in options:
+                self.backend.require(feature)
         group = self._group(endpoint)
-        group_id = group["ServiceGroupId"]
+        group_id = group.group_id
         new, changed, deleted = (
             options.get("create_auth_token"),
             options.get("update_auth_token"),
             options.get("delete_auth_token"),
         )
-        if new is not None and results.token_named(group, new["Name"]):
+        if new is not None and group.token_named(new["Name"]):
             raise MlflowException(
                 f"The endpoint {endpoint!r} already has an auth token named {new['Name']!r}.",
                 error_code=RESOURCE_ALREADY_EXISTS,
             )
         to_change = self._token(group, endpoint, changed["Name"]) if changed is not None else None
         to_delete = self._token(group, endpoint, deleted) if deleted is not None else None
+        weights = opt.traffic_weights(options["traffic"], group) if "traffic" in options else None
         if "description" in options:
-            self.api.update_group(group_id, options["description"])
+            self.backend.set_description(group_id, options["description"])
         if "authorization_enable" in options:
-            self.api.set_authorization(group_id, options["authorization_enable"])
+            self.backend.set_authorization(group_id, options["authorization_enable"])
         if new is not None:
-            self.api.create_auth_token(group_id, new)
+            self.backend.create_auth_token(group_id, new)
         if changed is not None and to_change is not None:
-            base = to_change.get("Base") or {}
-            token = {"Base": {"Name": changed["Name"], "Value": base.get("Value")}}
+            token = {"Base": {"Name": changed["Name"], "Value": (to_change.get("Base") or {}).get("Value")}}
             if "Description" in changed:
                 token["Base"]["Description"] = changed["Description"]
             if "Limits" in changed:
                 token["Limits"] = changed["Limits"]
-            self.api.update_auth_token(group_id, token)
+            self.backend.update_auth_token(group_id, token)
         if to_delete is not None:
-            self.api.delete_auth_token(group_id, str((to_delete.get("Base") or {}).get("Value")))
-        logger.info(
-            "tcdeploy: updated endpoint %s (%s)", group_id, ", ".join(sorted(set(options) & set(ENDPOINT_CHANGES)))
-        )
+            self.backend.delete_auth_token(group_id, str((to_delete.get("Base") or {}).get("Value")))
+        if weights is not None:
+            self.backend.set_weights(group, weights)
+            if opt.value(options, "wait"):
+                waiters.wait_for_weights(
+                    self.backend, group_id, opt.value(options, "timeout"), opt.value(options, "poll_interval")
+                )
+        logger.info("tcdeploy: updated endpoint %s (%s)", group_id, ", ".join(changes))
         return self.get_endpoint(group_id, reveal_tokens=opt.value(options, "reveal_tokens"))
 
     @staticmethod
-    def _token(group: dict[str, Any], endpoint: str, name: str) -> dict[str, Any]:
-        token = results.token_named(group, name)
+    def _token(group: Endpoint, endpoint: str, name: str) -> dict[str, Any]:
+        token = group.token_named(name)
         if token is None:
-            names = ", ".join(results.token_names(group)) or "(none)"
+            names = ", ".join(group.token_names()) or "(none)"
             raise MlflowException(
                 f"The endpoint {endpoint!r} has no auth token named {name!r}; its tokens: {names}.",
                 error_code=RESOURCE_DOES_NOT_EXIST,
@@ -611,8 +555,7 @@ class TcDeploymentClient(BaseDeploymentClient):
     def delete_endpoint(self, endpoint: str) -> None:
         """Delete a service group and all its versions; a missing one is not an error."""
         try:
-            group = self._group(endpoint)
-            self.api.delete_group(group["ServiceGroupId"])
+            self.backend.delete_endpoint(self._group(endpoint).group_id)
         except MlflowException as exc:
             if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
                 raise
@@ -623,10 +566,10 @@ class TcDeploymentClient(BaseDeploymentClient):
         """The instance specs on offer; ``spec_type`` ``CPU`` or ``GPU`` filters them."""
         if spec_type is not None and str(spec_type).upper() not in ("CPU", "GPU"):
             raise invalid(f"spec_type must be CPU or GPU, not {spec_type!r}.")
-        specs = self.api.billing_specs()
+        specs = self.backend.specs()
         if spec_type is not None:
-            specs = [s for s in specs if s.get("SpecType") == str(spec_type).upper()]
-        return to_snake(specs)
+            specs = [s for s in specs if s.type == str(spec_type).upper()]
+        return to_snake([s.raw for s in specs])
 
     def _pod(self, deployment_name: str, pod_name: Any, wildcard: bool = False) -> str:
         valid = isinstance(pod_name, str) and (
@@ -634,14 +577,15 @@ class TcDeploymentClient(BaseDeploymentClient):
         )
         if not valid:
             raise invalid(f"{pod_name!a} is not a pod name (get_deployment(...)['pod_infos'] lists them).")
-        return str(self._service(deployment_name)["ServiceId"])
+        return self._service(deployment_name).service_id
 
     def debug_pod_shell(
         self, deployment_name: str | None = None, pod_name: str | None = None, *, service_id: str | None = None
     ) -> dict[str, Any]:
         """A short-lived web-shell URL for one pod: ``{"url", "request_id"}``."""
-        target = self._pod(_deployment_arg("debug_pod_shell", deployment_name, service_id), pod_name)
-        data, request_id = self.api.pod_url(target, pod_name)
+        name = _deployment_arg("debug_pod_shell", deployment_name, service_id)
+        self.backend.require("pod_url")
+        data, request_id = self.backend.pod_url(self._pod(name, pod_name), str(pod_name))
         return {**to_snake(data), "request_id": request_id}
 
     def restart_pod(
@@ -649,8 +593,9 @@ class TcDeploymentClient(BaseDeploymentClient):
     ) -> dict[str, Any]:
         """Rebuild one pod: ``{"request_id", "ti_one_rebuild_service_request_id"}`` (the API call's RequestId and
         the TI-ONE request behind it)."""
-        target = self._pod(_deployment_arg("restart_pod", deployment_name, service_id), pod_name)
-        data, request_id = self.api.rebuild_pod(target, pod_name)
+        name = _deployment_arg("restart_pod", deployment_name, service_id)
+        self.backend.require("rebuild_pod")
+        data, request_id = self.backend.rebuild_pod(self._pod(name, pod_name), str(pod_name))
         return {**to_snake(data), "request_id": request_id}
 
     def _log_query(
@@ -661,19 +606,15 @@ class TcDeploymentClient(BaseDeploymentClient):
         end_time: str | None,
         keyword: str | None,
         order: str,
-    ) -> dict[str, Any]:
+    ) -> LogQuery:
         if order not in ("ASC", "DESC"):
             raise invalid(f"order must be ASC or DESC, not {order!r}.")
         service_id = (
             self._pod(deployment_name, pod_name, wildcard=True)
             if pod_name
-            else str(self._service(deployment_name)["ServiceId"])
+            else self._service(deployment_name).service_id
         )
-        query: dict[str, Any] = {"ServiceId": service_id, "Order": order}
-        for key, val in (("PodName", pod_name), ("StartTime", start_time), ("EndTime", end_time), ("Key", keyword)):
-            if val:
-                query[key] = val
-        return query
+        return LogQuery(service_id, pod_name or None, start_time, end_time, keyword, order)
 
     def get_pod_logs(
         self,
@@ -694,11 +635,8 @@ class TcDeploymentClient(BaseDeploymentClient):
         if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 1000:
             raise invalid(f"limit must be from 1 to 1000, not {limit!r}.")
         query = self._log_query(name, pod_name, start_time, end_time, keyword, order)
-        query["Limit"] = limit
-        if context:
-            query["Context"] = context
-        page = self.api.logs_page(query)
-        return {"logs": to_snake(page.get("Content") or []), "context": page.get("Context") or ""}
+        page = self.backend.logs_page(query, limit, context or None)
+        return {"logs": to_snake(page.lines), "context": page.context}
 
     def iter_pod_logs(
         self,
@@ -714,4 +652,4 @@ class TcDeploymentClient(BaseDeploymentClient):
         """Every log line, across all pages (arguments are checked now; pages are read as you iterate)."""
         name = _deployment_arg("iter_pod_logs", deployment_name, service_id)
         query = self._log_query(name, pod_name, start_time, end_time, keyword, order)
-        return (to_snake(entry) for entry in self.api.iter_logs({**query, "Limit": 1000}))
+        return (to_snake(entry) for entry in self.backend.iter_logs(query))

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from difflib import get_close_matches
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from .errors import invalid
@@ -29,7 +29,12 @@ from .schema import (
     secrets_in,
 )
 
+if TYPE_CHECKING:
+    from .backends.base import Endpoint
+
 CREATE, UPDATE, PREDICT, ENDPOINT, LOCAL, BUILD = "create", "update", "predict", "endpoint", "run_local", "build"
+WEDATA, TIONE = "wedata", "tione"
+BACKENDS = (WEDATA, TIONE)
 DEPLOY = (CREATE, UPDATE)
 PREPARE = (CREATE, UPDATE, LOCAL, BUILD)
 """The methods that take a model through the gate and (when asked) into an image."""
@@ -148,6 +153,46 @@ def _platform(value: Any) -> str:
     return text
 
 
+def _traffic(value: Any) -> dict[str, int]:
+    """``{"<version or ServiceId>": weight}``: integer weights from 0 to 100 that add up to 100."""
+    value = parse_json("traffic", value)
+    if not isinstance(value, dict) or not value:
+        raise invalid(f'Option \'traffic\' must be a JSON object such as {{"1": 90, "2": 10}}, not {value!r}.')
+    weights: dict[str, int] = {}
+    for key, weight in value.items():
+        name = str(key).strip()
+        if not name or any(not c.isprintable() for c in name):
+            raise invalid(f"traffic: {key!a} is not a version or a ServiceId.")
+        if isinstance(weight, bool) or not isinstance(weight, int):
+            raise invalid(f"traffic: the weight of {name!r} must be a whole number from 0 to 100, not {weight!r}.")
+        if not 0 <= weight <= 100:
+            raise invalid(f"traffic: the weight of {name!r} must be from 0 to 100, not {weight}.")
+        weights[name] = weight
+    if sum(weights.values()) != 100:
+        raise invalid(f"traffic: the weights must add up to 100, not {sum(weights.values())} ({weights}).")
+    return weights
+
+
+def traffic_weights(traffic: Mapping[str, int], endpoint: Endpoint) -> dict[str, int]:
+    """The weights by ServiceId for every version of ``endpoint`` (those not named get 0)."""
+    by_name: dict[str, str] = {}
+    for deployment in endpoint.deployments:
+        by_name[deployment.service_id] = deployment.service_id
+        by_name[str(deployment.version)] = deployment.service_id
+    weights = {d.service_id: 0 for d in endpoint.deployments}
+    named: dict[str, str] = {}
+    for key, weight in traffic.items():
+        service_id = by_name.get(key)
+        if service_id is None:
+            known = ", ".join(f"{d.version} ({d.service_id})" for d in endpoint.deployments) or "none"
+            raise invalid(f"traffic: {key!r} is not a version of endpoint {endpoint.group_id}; its versions: {known}.")
+        if service_id in named:
+            raise invalid(f"traffic: {named[service_id]!r} and {key!r} name the same version ({service_id}).")
+        named[service_id] = key
+        weights[service_id] = weight
+    return weights
+
+
 def _new_token(value: Any) -> dict[str, Any]:
     """A token name alone, or ``{"name", "description"}``."""
     if isinstance(value, str) and value.strip().startswith("{"):
@@ -177,8 +222,16 @@ class Option:
     """Its value is a credential: never logged, never shown."""
     sent_as: str = ""
     """What the reference shows as the API member when it is not one member (an action, say)."""
+    backends: tuple[str, ...] = BACKENDS
+    """The backends whose API can honour it; given to another, it is refused naming the backend."""
+    tione_field: str | None = None
+    """The TI-ONE member where it differs from WeData's."""
+    unavailable_why: str = ""
+    """Why a backend it is not for cannot honour it, and what to do instead."""
 
-    def member(self, scope: str) -> str | None:
+    def member(self, scope: str, backend: str = WEDATA) -> str | None:
+        if backend == TIONE:
+            return self.tione_field or self.field
         return dict(self.scope_fields).get(scope, self.field)
 
 
@@ -212,6 +265,7 @@ OPTIONS: tuple[Option, ...] = (
         RESOURCES,
         "What each replica takes from the resource group: cpu in 1/1000 cores, memory in MB, gpu in 1/100 cards.",
         scope_fields=((CREATE, "TioneResourceInfo"), (UPDATE, "Resources")),
+        tione_field="Resources",
     ),
     Option("scale_mode", "str", "Scaling mode.", "MANUAL", field="ScaleMode", choices=("MANUAL", "AUTO")),
     Option(
@@ -229,6 +283,7 @@ OPTIONS: tuple[Option, ...] = (
         field="ModelSource",
         group=True,
         choices=("MODEL", "IMAGE"),
+        backends=(WEDATA,),
     ),
     Option(
         "image_info",
@@ -277,6 +332,7 @@ OPTIONS: tuple[Option, ...] = (
         "NEW",
         field="Status",
         group=True,
+        backends=(WEDATA,),
     ),
     Option(
         "service_action",
@@ -293,29 +349,56 @@ OPTIONS: tuple[Option, ...] = (
         "Push requests and answers to an inference table.",
         field="InferenceTablePushEnable",
         group=True,
+        backends=(WEDATA,),
     ),
-    Option("catalog_path", "str", "Inference table: catalog (DataLakeCatalog).", field="CatalogPath", group=True),
-    Option("schema_path", "str", "Inference table: schema (database).", field="SchemaPath", group=True),
-    Option("payload_path", "str", "Inference table: table prefix (<prefix>_payload).", field="PayloadPath", group=True),
+    Option(
+        "catalog_path",
+        "str",
+        "Inference table: catalog (DataLakeCatalog).",
+        field="CatalogPath",
+        group=True,
+        backends=(WEDATA,),
+    ),
+    Option(
+        "schema_path", "str", "Inference table: schema (database).", field="SchemaPath", group=True, backends=(WEDATA,)
+    ),
+    Option(
+        "payload_path",
+        "str",
+        "Inference table: table prefix (<prefix>_payload).",
+        field="PayloadPath",
+        group=True,
+        backends=(WEDATA,),
+    ),
     Option(
         "inference_table_cos_bucket",
         "str",
         "Inference table: the COS bucket requests and answers are pushed to.",
         field="InferenceTableCosBucket",
         scopes=(UPDATE,),
+        backends=(WEDATA,),
     ),
-    Option("cos_region", "str", "Inference table: the COS bucket's region.", field="CosRegion", scopes=(UPDATE,)),
+    Option(
+        "cos_region",
+        "str",
+        "Inference table: the COS bucket's region.",
+        field="CosRegion",
+        scopes=(UPDATE,),
+        backends=(WEDATA,),
+    ),
     Option(
         "catalog_name",
         "str",
         "Catalog of the registered model, for status sync. Default: from a models:/Catalog.Schema.Model URI.",
         field="CatalogName",
+        backends=(WEDATA,),
     ),
     Option(
         "schema_name",
         "str",
         "Schema of the registered model, for status sync. Default: from a models:/Catalog.Schema.Model URI.",
         field="SchemaName",
+        backends=(WEDATA,),
     ),
     Option(
         "scan",
@@ -451,9 +534,29 @@ OPTIONS: tuple[Option, ...] = (
         scopes=(LOCAL,),
         bounds=(1, 65535),
     ),
-    Option("wait", "bool", "Wait until the service is RUNNING (or Stopped), with progress lines.", True),
-    Option("timeout", "float", "Seconds to wait before giving up (the service keeps going).", 900.0, bounds=(1, 86400)),
-    Option("poll_interval", "float", "Seconds between two status checks while waiting.", 2.0, bounds=(0.05, 300)),
+    Option(
+        "wait",
+        "bool",
+        "Wait until the service is RUNNING (or Stopped), or a traffic split is applied, with progress lines.",
+        True,
+        scopes=(*DEPLOY, ENDPOINT),
+    ),
+    Option(
+        "timeout",
+        "float",
+        "Seconds to wait before giving up (the service keeps going).",
+        900.0,
+        bounds=(1, 86400),
+        scopes=(*DEPLOY, ENDPOINT),
+    ),
+    Option(
+        "poll_interval",
+        "float",
+        "Seconds between two status checks while waiting.",
+        2.0,
+        bounds=(0.05, 300),
+        scopes=(*DEPLOY, ENDPOINT),
+    ),
     Option(
         "relative_url",
         "str",
@@ -477,6 +580,7 @@ OPTIONS: tuple[Option, ...] = (
         field="Description",
         scopes=(ENDPOINT,),
         sent_as="`Description` (UpdateModelServiceGroup)",
+        backends=(WEDATA,),
     ),
     Option(
         "create_auth_token",
@@ -492,6 +596,7 @@ OPTIONS: tuple[Option, ...] = (
         "Change the named token's description or limits (strategy PerMinute|PerDay, max).",
         scopes=(ENDPOINT,),
         sent_as="`UpdateModelServiceAuthToken`",
+        backends=(WEDATA,),
     ),
     Option(
         "delete_auth_token",
@@ -499,6 +604,19 @@ OPTIONS: tuple[Option, ...] = (
         "Delete the auth token with this name.",
         scopes=(ENDPOINT,),
         sent_as="`DeleteModelServiceAuthToken`",
+        backends=(WEDATA,),
+    ),
+    Option(
+        "traffic",
+        "custom",
+        'Split calls between the endpoint\'s versions: {"<version or ServiceId>": weight, …}, integer weights '
+        "summing to 100 (versions not named get 0). Waits until applied.",
+        scopes=(ENDPOINT,),
+        parse_with=_traffic,
+        sent_as="`ModifyServiceGroupWeights`",
+        backends=(TIONE,),
+        unavailable_why="WeData's 2025-10-10 API has no weights action (its groups show WeightUpdateStatus "
+        "read-only). Split traffic on the tione backend: tcdeploy:/<region>?backend=tione.",
     ),
     Option(
         "reveal_tokens",
@@ -531,8 +649,17 @@ def _coerce(option: Option, value: Any) -> Any:
     raise invalid(f"Option {key!r} has an unknown type {kind!r}.")
 
 
-def parse(config: Mapping[str, Any] | None, scope: str) -> dict[str, Any]:
-    """Coerce and check ``config`` for a method of ``scope``; return only the keys given (defaults: ``value``)."""
+def unavailable(option: Option, backend: str) -> Exception:
+    why = f" {option.unavailable_why}" if option.unavailable_why else ""
+    return invalid(
+        f"Option {option.key!r} is not available on the {backend} backend (it is for {', '.join(option.backends)})."
+        f"{why}"
+    )
+
+
+def parse(config: Mapping[str, Any] | None, scope: str, backend: str = WEDATA) -> dict[str, Any]:
+    """Coerce and check ``config`` for a method of ``scope`` on ``backend``; return only the keys given (defaults:
+    ``value``)."""
     if config is not None and not isinstance(config, Mapping):
         raise invalid(f"config must be a dict of options, not {type(config).__name__}.")
     parsed: dict[str, Any] = {}
@@ -548,6 +675,8 @@ def parse(config: Mapping[str, Any] | None, scope: str) -> dict[str, Any]:
                 f"Unknown option {key!r} for {scope}.{maybe} Known: {', '.join(known)} "
                 "(`mlflow deployments help -t tcdeploy` explains them)."
             )
+        if backend not in option.backends:
+            raise unavailable(option, backend)
         if raw is None:
             continue
         parsed[key] = _coerce(option, raw)
@@ -558,14 +687,21 @@ def value(options: Mapping[str, Any], key: str) -> Any:
     return options.get(key, BY_KEY[key].default)
 
 
-def api_members(options: Mapping[str, Any], scope: str, group: bool | None = None) -> dict[str, Any]:
-    """The API members the given options fill; ``group`` selects request-level or per-version members."""
+def member_of(key: str, scope: str, backend: str = WEDATA) -> str:
+    return str(BY_KEY[key].member(scope, backend))
+
+
+def api_members(
+    options: Mapping[str, Any], scope: str, backend: str = WEDATA, group: bool | None = None
+) -> dict[str, Any]:
+    """The API members the given options fill on ``backend``; ``group`` selects WeData's request-level or
+    per-version members."""
     members = {}
     for option in OPTIONS:
-        member = option.member(scope)
+        member = option.member(scope, backend)
         if member is None or scope not in option.scopes or option.key not in options:
             continue
-        if group is not None and option.group != group:
+        if backend not in option.backends or (group is not None and option.group != group):
             continue
         members[member] = options[option.key]
     return members
@@ -644,17 +780,24 @@ def _member_text(option: Option) -> str:
     if option.sent_as:
         return option.sent_as
     if option.scope_fields:
-        return ", ".join(f"`{field}` ({scope})" for scope, field in option.scope_fields)
+        text = ", ".join(f"`{field}` ({scope})" for scope, field in option.scope_fields)
+        return text + (f", `{option.tione_field}` (tione)" if option.tione_field else "")
     return f"`{option.field}`" if option.field else "(client)"
 
 
 def reference_markdown() -> str:
     """The option reference, as the README shows it (objects: ``*`` marks a required key)."""
-    rows = ["| option | type | default | API member | used on | meaning |", "|---|---|---|---|---|---|"]
+    rows = [
+        "| option | type | default | API member | used on | backends | meaning |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for o in OPTIONS:
         default = "" if o.default is None else json.dumps(o.default)
         kind = _type_text(o, " \\| ")
-        rows.append(f"| `{o.key}` | {kind} | {default} | {_member_text(o)} | {', '.join(o.scopes)} | {o.doc} |")
+        rows.append(
+            f"| `{o.key}` | {kind} | {default} | {_member_text(o)} | {', '.join(o.scopes)} | {', '.join(o.backends)} "
+            f"| {o.doc} |"
+        )
     return "\n".join(rows)
 
 
@@ -662,5 +805,6 @@ def reference_text() -> str:
     lines = []
     for o in OPTIONS:
         default = "" if o.default is None else f" (default {json.dumps(o.default)})"
-        lines.append(f"  {o.key} <{_type_text(o, '|')}>{default} [{', '.join(o.scopes)}]\n      {o.doc}")
+        where = ", ".join(o.scopes) + ("" if o.backends == BACKENDS else f"; {', '.join(o.backends)} only")
+        lines.append(f"  {o.key} <{_type_text(o, '|')}>{default} [{where}]\n      {o.doc}")
     return "\n".join(lines)

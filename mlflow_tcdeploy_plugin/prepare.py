@@ -29,7 +29,7 @@ class CatalogLister:
     def iter_model_versions(self, catalog: str, schema: str, model: str) -> Any:
         from .client import TcDeploymentClient
 
-        return TcDeploymentClient().api.iter_model_versions(catalog, schema, model)
+        return TcDeploymentClient().backend.iter_model_versions(catalog, schema, model)
 
 
 def _label(model: ResolvedModel) -> tuple[str, tuple[str, str] | None]:

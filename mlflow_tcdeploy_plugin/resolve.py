@@ -79,6 +79,12 @@ def check_syntax(uri: str) -> None:
     raise _invalid(uri, "the scheme is not supported (a local path cannot be read by the cloud service)")
 
 
+def is_catalog(uri: str) -> bool:
+    """A ``models:/Catalog.Schema.Model…`` URI (resolved through the TCLake catalog)."""
+    match = _MODELS_RE.match(uri)
+    return match is not None and match["name"].count(".") == 2
+
+
 def resolve(uri: str, api: VersionLister) -> ResolvedModel:
     check_syntax(uri)
     match = _MODELS_RE.match(uri)

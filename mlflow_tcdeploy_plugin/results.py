@@ -1,13 +1,16 @@
-"""What the client's methods return: MLflow-shaped summaries of API objects, snake_case, token values masked."""
+"""What the client's methods return: MLflow-shaped summaries of the backends' resources, snake_case, token values
+masked."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from .backends.base import CallInfo, Deployment, Endpoint
 from .naming import to_snake
 
 FLAVOR = "python_function"
 SHOWN_TAIL = 4
+_SECRET_KEYS = ("auth_token", "app_secret")
 
 
 def mask(value: str) -> str:
@@ -15,59 +18,72 @@ def mask(value: str) -> str:
     return "****" + value[-SHOWN_TAIL:] if len(value) >= 3 * SHOWN_TAIL else "****"
 
 
-def deployment_summary(service: dict[str, Any], group_name: str | None = None) -> dict[str, Any]:
-    info = service.get("MlModelInfo") or {}
+def deployment_summary(deployment: Deployment, group_name: str | None = None) -> dict[str, Any]:
     return {
-        "name": service["ServiceId"],
+        "name": deployment.service_id,
         "flavor": FLAVOR,
-        "service_id": service["ServiceId"],
-        "endpoint": service.get("ServiceGroupId"),
-        "service_group_id": service.get("ServiceGroupId"),
-        "service_group_name": group_name or service.get("ServiceName"),
-        "version": service.get("Version"),
-        "status": service.get("Status"),
-        "instance_type": service.get("InstanceType"),
-        "replicas": service.get("Replicas"),
-        "model_path": info.get("ModelPath"),
-        "model_version": info.get("Version"),
+        "service_id": deployment.service_id,
+        "endpoint": deployment.group_id,
+        "service_group_id": deployment.group_id,
+        "service_group_name": group_name or deployment.group_name,
+        "version": deployment.version,
+        "status": deployment.status,
+        "instance_type": deployment.instance_type,
+        "replicas": deployment.replicas,
+        "weight": deployment.weight,
+        "model_path": deployment.model_path,
+        "model_version": deployment.model_version,
     }
 
 
-def deployment_detail(service: dict[str, Any]) -> dict[str, Any]:
-    return {"name": service["ServiceId"], "flavor": FLAVOR, **to_snake(service)}
+def deployment_detail(deployment: Deployment) -> dict[str, Any]:
+    return {"name": deployment.service_id, "flavor": FLAVOR, **to_snake(deployment.raw)}
 
 
-def endpoint_summary(group: dict[str, Any]) -> dict[str, Any]:
+def traffic(endpoint: Endpoint) -> dict[str, Any]:
+    return {d.service_id: d.weight for d in endpoint.deployments}
+
+
+def endpoint_summary(endpoint: Endpoint) -> dict[str, Any]:
     return {
-        "name": group["ServiceGroupId"],
-        "service_group_name": group.get("ServiceGroupName"),
-        "description": group.get("Description"),
-        "status": group.get("Status"),
-        "authorization_enable": group.get("AuthorizationEnable"),
-        "service_count": group.get("ServiceCount"),
-        "running_service_count": group.get("RunningServiceCount"),
-        "latest_version": group.get("LatestVersion"),
-        "deployments": [s["ServiceId"] for s in group.get("Services") or []],
+        "name": endpoint.group_id,
+        "service_group_name": endpoint.name,
+        "description": endpoint.description,
+        "status": endpoint.status,
+        "authorization_enable": endpoint.authorization_enable,
+        "service_count": endpoint.service_count,
+        "running_service_count": endpoint.running_service_count,
+        "latest_version": endpoint.latest_version,
+        "deployments": [d.service_id for d in endpoint.deployments],
+        "traffic": traffic(endpoint),
+        "weight_update_status": endpoint.weight_update_status,
     }
 
 
-def endpoint_detail(group: dict[str, Any], call_info: dict[str, Any], reveal_tokens: bool) -> dict[str, Any]:
-    """The whole group plus its call addresses; token values masked unless ``reveal_tokens``."""
-    detail = {"name": group["ServiceGroupId"], **to_snake(group), "call_info": to_snake(call_info)}
-    if not reveal_tokens:
-        for token in detail.get("auth_tokens") or []:
-            base = token.get("base") or {}
-            if base.get("value"):
-                base["value"] = mask(str(base["value"]))
-        service_call = detail["call_info"].get("service_call_info") or {}
-        if service_call.get("auth_token"):
-            service_call["auth_token"] = mask(str(service_call["auth_token"]))
-    return detail
+def _masked(value: Any) -> Any:
+    """Every token value in an API object (``auth_token``, ``auth_tokens[].base.value``, ``app_secret``)."""
+    if isinstance(value, list):
+        return [_masked(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    out = {}
+    for key, item in value.items():
+        if key in _SECRET_KEYS and isinstance(item, str) and item:
+            out[key] = mask(item)
+        elif key == "base" and isinstance(item, dict) and item.get("value"):
+            out[key] = {**_masked(item), "value": mask(str(item["value"]))}
+        else:
+            out[key] = _masked(item)
+    return out
 
 
-def token_named(group: dict[str, Any], name: str) -> dict[str, Any] | None:
-    return next((t for t in group.get("AuthTokens") or [] if (t.get("Base") or {}).get("Name") == name), None)
-
-
-def token_names(group: dict[str, Any]) -> list[str]:
-    return [str((t.get("Base") or {}).get("Name")) for t in group.get("AuthTokens") or []]
+def endpoint_detail(endpoint: Endpoint, call_info: CallInfo, reveal_tokens: bool) -> dict[str, Any]:
+    """The whole group, its traffic split and its call addresses; token values masked unless ``reveal_tokens``."""
+    detail = {
+        "name": endpoint.group_id,
+        **to_snake(endpoint.raw),
+        "call_info": to_snake(call_info.raw),
+        "traffic": traffic(endpoint),
+        "weight_update_status": endpoint.weight_update_status,
+    }
+    return detail if reveal_tokens else _masked(detail)

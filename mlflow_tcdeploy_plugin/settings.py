@@ -1,6 +1,6 @@
-"""Where the client talks to and as whom: credentials, region, workspace, endpoint, and the emulator opt-in.
+"""Where the client talks to and as whom: backend, credentials, region, workspace, endpoint, the emulator opt-in.
 
-Precedence: constructor arguments, then the target URI (``tcdeploy:/<region>?workspace_id=…&endpoint=…``), then
+Precedence: constructor arguments, then the target URI (``tcdeploy:/<region>?workspace_id=…&backend=…``), then
 environment variables, then the SDK's credential chain (``TENCENTCLOUD_SECRET_ID``/``_KEY``, the credentials
 profile file), then defaults. Nothing below the client reads ``os.environ``.
 """
@@ -32,12 +32,16 @@ ENV_WORKSPACE = "WEDATA_WORKSPACE_ID"
 ENV_REGION = "KERNEL_WEDATA_REGION"
 ENV_ENDPOINT = "TENCENTCLOUD_ENDPOINT"
 ENV_EMULATOR = "TCDEPLOY_EMULATOR_URL"
+ENV_BACKEND = "TCDEPLOY_BACKEND"
+ENV_PROJECT = "TCDEPLOY_TI_PROJECT_ID"
 ENV_UINS = ("KERNEL_LOGIN_UIN", "QCLOUD_UIN")
 
 DEFAULT_REGION = "ap-guangzhou"
 DEFAULT_ENDPOINT = "wedata.internal.tencentcloudapi.com"
+DEFAULT_ENDPOINTS = {"wedata": DEFAULT_ENDPOINT, "tione": "tione.tencentcloudapi.com"}
+BACKENDS = tuple(DEFAULT_ENDPOINTS)
 ALLOWED_DOMAINS = ("tencentcloudapi.com", "tencentcloud.com")
-TARGET_QUERY_KEYS = ("workspace_id", "endpoint", "region")
+TARGET_QUERY_KEYS = ("workspace_id", "endpoint", "region", "backend", "project_id")
 
 _LABEL_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 _REGION_RE = re.compile(r"^[a-z]{2,}(?:-[a-z0-9]+)+$")
@@ -98,7 +102,7 @@ def validate_emulator_url(url: str) -> str:
 
 
 def parse_target_uri(target_uri: str) -> dict[str, str]:
-    """``tcdeploy``, ``tcdeploy:/<region>`` and ``?workspace_id=…&endpoint=…&region=…``."""
+    """``tcdeploy``, ``tcdeploy:/<region>`` and ``?workspace_id=…&endpoint=…&region=…&backend=…&project_id=…``."""
     if target_uri == "tcdeploy":
         return {}
     parts = urlsplit(target_uri)
@@ -125,15 +129,24 @@ class Settings:
     secret_key: str = field(repr=False)
     token: str | None = field(repr=False)
     region: str
-    workspace_id: str
+    workspace_id: str | None
     endpoint: str
     protocol: str
     """``https`` for the cloud, ``http`` for the local emulator."""
     uin: str | None = None
+    backend: str = "wedata"
+    """``wedata`` (WeData's model service) or ``tione`` (TI-ONE's online services)."""
+    project_id: str | None = None
+    """TI-ONE's ``TiProjectId``; none means the default project."""
 
     @property
     def emulated(self) -> bool:
         return self.protocol == "http"
+
+    @property
+    def scope(self) -> str | None:
+        """The workspace every request names: WeData's ``WorkspaceId`` or TI-ONE's ``TiProjectId``."""
+        return self.project_id if self.backend == "tione" else self.workspace_id
 
     @classmethod
     def resolve(
@@ -163,8 +176,21 @@ class Settings:
                 "TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY, or a ~/.tencentcloud/credentials profile.",
                 error_code=UNAUTHENTICATED,
             )
+        backend = (pick("backend", ENV_BACKEND, "wedata") or "wedata").lower()
+        if backend not in BACKENDS:
+            hint = get_close_matches(backend, BACKENDS, n=1)
+            maybe = f" Did you mean {hint[0]!r}?" if hint else ""
+            raise invalid(
+                f"Unknown backend {backend!r}.{maybe} Use wedata (WeData's model service, the default) or tione "
+                f"(TI-ONE's online services): ?backend=… in the target URI, or {ENV_BACKEND}."
+            )
         workspace_id = pick("workspace_id", ENV_WORKSPACE)
-        if not workspace_id:
+        project_id = pick("project_id", ENV_PROJECT) or None
+        if project_id is not None and (backend != "tione" or not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", project_id)):
+            raise invalid(
+                f"project_id {project_id!r} is TI-ONE's TiProjectId: letters, digits, '_' or '-', with backend=tione."
+            )
+        if not workspace_id and backend == "wedata":
             raise invalid(
                 f"No WeData workspace: set {ENV_WORKSPACE}, or add ?workspace_id=<id> to the target URI "
                 "(tcdeploy:/<region>?workspace_id=<id>)."
@@ -178,10 +204,14 @@ class Settings:
             endpoint, protocol = validate_emulator_url(emulator_url), "http"
             logger.info("tcdeploy: using the local emulator at %s (%s is set)", endpoint, ENV_EMULATOR)
         else:
-            endpoint = validate_endpoint(explicit_endpoint or env.get(ENV_ENDPOINT) or DEFAULT_ENDPOINT)
+            # TENCENTCLOUD_ENDPOINT names WeData's host (as in 1.0.3); TI-ONE's comes from the target or constructor.
+            from_env = env.get(ENV_ENDPOINT) if backend == "wedata" else None
+            endpoint = validate_endpoint(explicit_endpoint or from_env or DEFAULT_ENDPOINTS[backend])
             protocol = "https"
         uin = next((env[v] for v in ENV_UINS if env.get(v)), None)
-        return cls(secret_id, secret_key, token, region, workspace_id, endpoint, protocol, uin)
+        return cls(
+            secret_id, secret_key, token, region, workspace_id or None, endpoint, protocol, uin, backend, project_id
+        )
 
 
 PROFILE_FILES = ("~/.tencentcloud/credentials", "/etc/tencentcloud/credentials")

@@ -80,9 +80,12 @@ class Registry:
     expected: list[int]
 
 
-def register_model(tracking_uri: str, name: str, requirements: list[str] | None = None, seed: int = 7) -> Registry:
+def register_model(
+    tracking_uri: str, name: str, requirements: list[str] | None = None, seed: int = 7, shift: int = 0
+) -> Registry:
     """Train a tiny classifier, log it with ``requirements`` (default: its real ones) and register it as ``name``
-    (a new version if it exists); ``seed`` changes the training data, so the weights."""
+    (a new version if it exists); ``seed`` changes the training data, so the weights; ``shift`` renames the classes
+    (class c is learnt as (c + shift) % 3), so two versions answer differently."""
     import mlflow
     import numpy as np
     import sklearn
@@ -92,7 +95,7 @@ def register_model(tracking_uri: str, name: str, requirements: list[str] | None 
     centers = np.array([[0.0, 0.0], [4.0, 4.0], [0.0, 4.0]])
     labels = np.repeat(np.arange(3), 40)
     features = centers[labels] + rng.normal(scale=0.5, size=(len(labels), 2))
-    model = LogisticRegression(max_iter=200).fit(features, labels)
+    model = LogisticRegression(max_iter=200).fit(features, (labels + shift) % 3)
     mlflow.set_tracking_uri(tracking_uri)
     # Artifacts beside the database, not in ./mlruns of whatever directory the tests run from.
     artifacts = Path(tracking_uri.removeprefix("sqlite:///")).parent / "artifacts"

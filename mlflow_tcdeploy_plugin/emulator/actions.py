@@ -1,4 +1,5 @@
-"""One function per emulated action: validated members in, the response payload out. No HTTP here.
+"""One function per emulated WeData action (TI-ONE's are in ``tione``): validated members in, the response payload
+out. No HTTP here.
 
 WeData handlers return what goes under ``Response.Data``; TI-ONE handlers return the ``Response`` members.
 """
@@ -9,6 +10,7 @@ import base64
 import functools
 import http.client
 import json
+import random
 import re
 import secrets
 import string
@@ -25,10 +27,11 @@ from . import lifecycle as lc
 from .errors import ApiError, invalid_value, not_found
 from .lifecycle import Supervisor
 from .state import Store
-from .views import group_view, local_time, rfc3339, service_view
+from .views import group_view, local_time, rfc3339, routing_weights, service_view
 
 Handler = Callable[["Context", dict[str, Any]], dict[str, Any]]
-HANDLERS: dict[str, Handler] = {}
+HANDLERS: dict[tuple[str, str], Handler] = {}
+"""By (product, action): both APIs have a CreateModelServiceAuthToken."""
 
 GROUP_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,59}$")
 LOG_LIMIT_DEFAULT, LOG_LIMIT_MAX, LOG_CONTEXT_LIMIT = 100, 1000, 10_000
@@ -122,7 +125,7 @@ class Context:
         return pods[turn % len(pods)]
 
 
-def action(name: str) -> Callable[[Handler], Handler]:
+def action(name: str, service: str = "wedata") -> Callable[[Handler], Handler]:
     """Register a handler; every WeData request naming another workspace is refused before it runs."""
 
     def register(fn: Handler) -> Handler:
@@ -131,7 +134,7 @@ def action(name: str) -> Callable[[Handler], Handler]:
             ctx.check_workspace(params)
             return fn(ctx, params)
 
-        HANDLERS[name] = checked
+        HANDLERS[(service, name)] = checked
         return fn
 
     return register
@@ -141,12 +144,12 @@ def _random_id(prefix: str) -> str:
     return prefix + "".join(secrets.choice(string.ascii_lowercase + string.digits) for _ in range(8))
 
 
-def _check_range(member: str, value: Any, low: int, high: int) -> None:
+def check_range(member: str, value: Any, low: int, high: int) -> None:
     if value is not None and not low <= value <= high:
         raise invalid_value(member, f"must be from {low} to {high}, not {value}.")
 
 
-def _service_spec(prefix: str, info: dict[str, Any], model_source: str) -> dict[str, Any]:
+def service_spec(prefix: str, info: dict[str, Any], model_source: str) -> dict[str, Any]:
     """Check one version's members the way create and update both need, and give its stored spec."""
     spec = {k: info[k] for k in SERVICE_MEMBERS if info.get(k) is not None}
     spec["ModelSource"] = model_source
@@ -154,8 +157,8 @@ def _service_spec(prefix: str, info: dict[str, Any], model_source: str) -> dict[
         spec["Env"] = [info["EnvVar"]]
     if info.get("TioneResourceInfo"):
         spec["Resources"] = info["TioneResourceInfo"]
-    _check_range(prefix + "Replicas", spec.get("Replicas"), 1, 100)
-    _check_range(prefix + "ServicePort", spec.get("ServicePort"), 1, 65535)
+    check_range(prefix + "Replicas", spec.get("Replicas"), 1, 100)
+    check_range(prefix + "ServicePort", spec.get("ServicePort"), 1, 65535)
     group_id = spec.get("ResourceGroupId")
     if group_id is not None:
         found_group = billing.resource_group(group_id)
@@ -186,7 +189,7 @@ def _service_spec(prefix: str, info: dict[str, Any], model_source: str) -> dict[
     return spec
 
 
-def _check_runnable(prefix: str, spec: dict[str, Any]) -> None:
+def check_runnable(prefix: str, spec: dict[str, Any]) -> None:
     if spec.get("ChargeType") == "PREPAID":
         # A prepaid service runs in a resource group, sized by its resources rather than by a billing spec.
         if not spec.get("ResourceGroupId"):
@@ -234,49 +237,62 @@ def create_ml_model_services(ctx: Context, params: dict[str, Any]) -> dict[str, 
         group = None
     specs = []
     for i, info in enumerate(services):
-        spec = _service_spec(f"Services.{i}.", info, model_source)
+        spec = service_spec(f"Services.{i}.", info, model_source)
         spec.setdefault("ChargeType", "POSTPAID_BY_HOUR")
         spec.setdefault("ScaleMode", "MANUAL")
         spec.setdefault("Replicas", 1)
-        _check_runnable(f"Services.{i}.", spec)
+        check_runnable(f"Services.{i}.", spec)
         for key in GROUP_SETTINGS:
             if params.get(key) is not None:
                 spec.setdefault(key, params[key])
         spec["Description"] = params.get("ServiceDescription", "")
         specs.append(spec)
-    now = time.time()
     if group is None:
         settings = {k: params[k] for k in GROUP_SETTINGS if params.get(k) is not None}
-        settings["AuthTokens"] = [_new_token("default", "")] if settings.get("AuthorizationEnable") else []
-        group = {
-            "id": str(uuid.uuid4()),
-            "workspace_id": ctx.workspace_id,
-            "name": params["ServiceName"],
-            "description": params.get("ServiceDescription", ""),
-            "tione_id": _random_id("ms-"),
-            "settings": settings,
-            "created": now,
-        }
-        ctx.store.add_group(group)
+        group = add_group(ctx, params["ServiceName"], params.get("ServiceDescription", ""), settings)
+    add_versions(ctx, group, specs, "stopped" if params.get("ServiceAction") == "STOP" else "running")
+    return group_view(ctx.store, ctx.group(group["id"]), ctx.region)
+
+
+def add_group(ctx: Context, name: str, description: str, settings: dict[str, Any]) -> dict[str, Any]:
+    """A new service group (with a default auth token when authorization is on)."""
+    settings = {**settings, "AuthTokens": [_new_token("default", "")] if settings.get("AuthorizationEnable") else []}
+    group = {
+        "id": str(uuid.uuid4()),
+        "workspace_id": ctx.workspace_id,
+        "name": name,
+        "description": description,
+        "tione_id": _random_id("ms-"),
+        "settings": settings,
+        "created": time.time(),
+    }
+    ctx.store.add_group(group)
+    return group
+
+
+def add_versions(
+    ctx: Context, group: dict[str, Any], specs: list[dict[str, Any]], desired: str
+) -> list[dict[str, Any]]:
+    """New versions of ``group``, numbered on from its last one; the supervisor starts them."""
     version = ctx.store.max_version(group["id"])
-    desired = "stopped" if params.get("ServiceAction") == "STOP" else "running"
+    added = []
     for spec in specs:
         version += 1
         spec["_TiOneServiceId"] = f"{group['tione_id']}-{version}"
-        ctx.store.add_service(
-            {
-                "id": f"{group['id']}-{version}",
-                "group_id": group["id"],
-                "version": version,
-                "status": lc.NEW,
-                "desired": desired,
-                "spec": spec,
-                "created": now,
-            }
-        )
+        service = {
+            "id": f"{group['id']}-{version}",
+            "group_id": group["id"],
+            "version": version,
+            "status": lc.NEW,
+            "desired": desired,
+            "spec": spec,
+            "created": time.time(),
+        }
+        ctx.store.add_service(service)
+        added.append(ctx.store.service(service["id"]) or service)
     ctx.store.update_group(group["id"])
     ctx.supervisor.wake()
-    return group_view(ctx.store, ctx.group(group["id"]), ctx.region)
+    return added
 
 
 @action("UpdateMLModelService")
@@ -295,16 +311,16 @@ def update_ml_model_service(ctx: Context, params: dict[str, Any]) -> dict[str, A
         replicas = params.get("Replicas")
         if replicas is None:
             raise ApiError("MissingParameter", "ServiceAction SCALE needs Replicas.")
-        _check_range("Replicas", replicas, 1, 100)
+        check_range("Replicas", replicas, 1, 100)
         ctx.store.update_service(sid, spec={**spec, "Replicas": replicas})
         if service["desired"] == "running":
             ctx.store.set_status(sid, lc.CREATING)
     else:
-        changes = _service_spec("", params, params.get("ModelSource") or spec.get("ModelSource", "MODEL"))
+        changes = service_spec("", params, params.get("ModelSource") or spec.get("ModelSource", "MODEL"))
         if "ServiceDescription" in params:
             changes["Description"] = params["ServiceDescription"]
         new_spec = {**spec, **changes}
-        _check_runnable("", new_spec)
+        check_runnable("", new_spec)
         if params.get("AuthorizationEnable") is not None:
             _set_authorization(ctx, group, params["AuthorizationEnable"])
         replace = any(new_spec.get(k) != spec.get(k) for k in RUNTIME_MEMBERS)
@@ -350,7 +366,7 @@ def get_ml_model_service_group(ctx: Context, params: dict[str, Any]) -> dict[str
     return group_view(ctx.store, ctx.group(params["ServiceGroupId"]), ctx.region)
 
 
-_GROUP_FILTERS: dict[str, Callable[[dict[str, Any], list[str]], bool]] = {
+GROUP_FILTERS: dict[str, Callable[[dict[str, Any], list[str]], bool]] = {
     "ServiceGroupName": lambda g, vs: g["ServiceGroupName"] in vs,
     "ServiceGroupId": lambda g, vs: g["ServiceGroupId"] in vs,
     "ServiceId": lambda g, vs: any(s["ServiceId"] in vs for s in g["Services"]),
@@ -361,14 +377,14 @@ _GROUP_FILTERS: dict[str, Callable[[dict[str, Any], list[str]], bool]] = {
 @action("ListMLModelServiceGroups")
 def list_ml_model_service_groups(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     page, size = params.get("PageNumber", 1), params.get("PageSize", 10)
-    _check_range("PageNumber", page, 1, 1_000_000)
-    _check_range("PageSize", size, 1, 100)
+    check_range("PageNumber", page, 1, 1_000_000)
+    check_range("PageSize", size, 1, 100)
     filters = params.get("Filters") or []
     for f in filters:
-        if f["Name"] not in _GROUP_FILTERS:
+        if f["Name"] not in GROUP_FILTERS:
             raise ApiError(
                 "InvalidParameter.InvalidFilterParameter",
-                f"Unknown filter {f['Name']!r}; use one of {', '.join(_GROUP_FILTERS)}.",
+                f"Unknown filter {f['Name']!r}; use one of {', '.join(GROUP_FILTERS)}.",
             )
     order = params.get("OrderField") or {}
     order_name = order.get("Name") or "CreateTime"
@@ -380,7 +396,7 @@ def list_ml_model_service_groups(ctx: Context, params: dict[str, Any]) -> dict[s
     column = {"CreateTime": "created", "UpdateTime": "updated"}[order_name]
     groups.sort(key=lambda g: g[column], reverse=order.get("Direction", "DESC") == "DESC")
     rows = [group_view(ctx.store, g, ctx.region) for g in groups]
-    rows = [g for g in rows if all(_GROUP_FILTERS[f["Name"]](g, f.get("Values") or []) for f in filters)]
+    rows = [g for g in rows if all(GROUP_FILTERS[f["Name"]](g, f.get("Values") or []) for f in filters)]
     total = len(rows)
     return {
         "PageNumber": page,
@@ -529,6 +545,18 @@ def _authorized(group: dict[str, Any], token: str | None) -> bool:
     return bool(token) and token in enabled
 
 
+def _routed(ctx: Context, group: dict[str, Any]) -> list[dict[str, Any]]:
+    """The versions a call may go to: every running one, or, once a traffic split is set, one drawn by weight."""
+    running = [s for s in ctx.store.services(group["id"]) if s["status"] == lc.RUNNING]
+    split = routing_weights(group)
+    if split is None:
+        return running
+    ready = [s for s in running if split.get(s["id"], 0) > 0 and any(p["ready"] for p in ctx.store.pods(s["id"]))]
+    if not ready:
+        return []
+    return random.choices(ready, weights=[split[s["id"]] for s in ready])
+
+
 def forward(
     ctx: Context,
     group: dict[str, Any],
@@ -544,7 +572,7 @@ def forward(
             {"Content-Type": "application/json"},
             json.dumps({"error": "missing or invalid authorization token"}),
         )
-    candidates = [service] if service else [s for s in ctx.store.services(group["id"]) if s["status"] == lc.RUNNING]
+    candidates = [service] if service else _routed(ctx, group)
     pods = [p for s in reversed(candidates) for p in ctx.store.pods(s["id"]) if p["ready"]]
     if not pods:
         return 503, {"Content-Type": "text/plain"}, "no healthy upstream"
@@ -635,7 +663,7 @@ def list_ml_service_logs(ctx: Context, params: dict[str, Any]) -> dict[str, Any]
     if params.get("ServiceId"):
         ctx.service(params["ServiceId"])
     limit = params.get("Limit", LOG_LIMIT_DEFAULT)
-    _check_range("Limit", limit, 1, LOG_LIMIT_MAX)
+    check_range("Limit", limit, 1, LOG_LIMIT_MAX)
     cursor, seen = _cursor(params["Context"]) if params.get("Context") else (None, 0)
     offset = params.get("Offset", 0)
     if seen + offset + limit > LOG_CONTEXT_LIMIT:
@@ -689,7 +717,7 @@ def list_model_service_events(ctx: Context, params: dict[str, Any]) -> dict[str,
     if params.get("Order", "DESC") == "DESC":
         events.reverse()
     offset, limit = params.get("Offset", 0), params.get("Limit", 20)
-    _check_range("Limit", limit, 1, 100)
+    check_range("Limit", limit, 1, 100)
     return {
         "TotalCount": len(events),
         "Events": [
@@ -719,8 +747,3 @@ def list_model_versions(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
 @action("GetBillingSpecs")
 def get_billing_specs(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     return {"SpecInfos": billing.specs(params.get("ResourceType") or "")}
-
-
-@action("DescribeBillingSpecs")
-def describe_billing_specs(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
-    return {"Specs": billing.specs(params.get("ResourceType") or "")}

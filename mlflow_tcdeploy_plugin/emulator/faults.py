@@ -1,5 +1,5 @@
 """Fault injection: latency, throttling, HTTP 5xx, dropped connections, lost answers and an off-standard
-Content-Type, at set rates, per action if wanted.
+Content-Type, at set rates, per action if wanted; and a hostile invocation address in the call-info answers.
 
 A rule can also be limited to its next ``times`` matching requests, which makes retry tests deterministic
 ("throttle the next two CreateMLModelServices, then answer").
@@ -45,19 +45,29 @@ class FaultRule:
 class Faults:
     default: FaultRule = field(default_factory=FaultRule)
     actions: dict[str, FaultRule] = field(default_factory=dict)
+    invocation_address: str | None = None
+    """Handed out as ``InternetEndpoint`` instead of the emulator's own address (a cloud answer not to trust)."""
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Faults:
-        """``{"latency": 0.1, "throttle_rate": 0.2, …, "actions": {"GetMLModelService": {"drop_rate": 1}}}``."""
+        """``{"latency": 0.1, "throttle_rate": 0.2, …, "actions": {"GetMLModelService": {"drop_rate": 1}},
+        "invocation_address": "https://…"}``."""
         known = {f.name for f in fields(FaultRule)}
-        unknown = set(data) - known - {"actions"}
+        unknown = set(data) - known - {"actions", "invocation_address"}
         if unknown:
             raise ValueError(f"unknown fault settings: {', '.join(sorted(unknown))}")
         actions = {name: FaultRule(**rule) for name, rule in (data.get("actions") or {}).items()}
-        return cls(FaultRule(**{k: v for k, v in data.items() if k in known}), actions)
+        address = data.get("invocation_address")
+        if address is not None and not isinstance(address, str):
+            raise ValueError("invocation_address must be a string")
+        return cls(FaultRule(**{k: v for k, v in data.items() if k in known}), actions, address)
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self.default), "actions": {k: asdict(v) for k, v in self.actions.items()}}
+        return {
+            **asdict(self.default),
+            "actions": {k: asdict(v) for k, v in self.actions.items()},
+            "invocation_address": self.invocation_address,
+        }
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from . import tione  # noqa: F401  (registers the TI-ONE handlers)
 from .actions import HANDLERS, Context, forward
 from .errors import ApiError
 from .faults import FaultInjector, Faults
@@ -35,6 +36,15 @@ def redact(value: Any) -> Any:
     if isinstance(value, list):
         return [redact(v) for v in value]
     return value
+
+
+def _with_address(payload: dict[str, Any], address: str) -> dict[str, Any]:
+    """The call-info answers with ``InternetEndpoint`` replaced (the invocation-address fault)."""
+    out = dict(payload)
+    for key in ("ServiceCallInfo", "ServiceCallInfoV2"):
+        if isinstance(out.get(key), dict) and "InternetEndpoint" in out[key]:
+            out[key] = {**out[key], "InternetEndpoint": address}
+    return out
 
 
 class EmulatorHTTPServer(ThreadingHTTPServer):
@@ -126,7 +136,10 @@ class _Handler(BaseHTTPRequestHandler):
         service = ""
         try:
             service, params = self._checked_request(headers, body, action_name, decision.fault == "throttle")
-            payload = HANDLERS[action_name](self.server.ctx, params)
+            payload = HANDLERS[(service, action_name)](self.server.ctx, params)
+            override = self.server.injector.faults.invocation_address
+            if override is not None:
+                payload = _with_address(payload, override)
             response = {"Data": payload} if service == "wedata" else dict(payload)
             code = "Success"
         except ApiError as exc:
@@ -229,6 +242,8 @@ class _Handler(BaseHTTPRequestHandler):
         auth = self.headers.get("Authorization") or ""
         token = auth.removeprefix("Bearer ").strip() if auth.startswith("Bearer ") else None
         status, headers, text = forward(ctx, group, None, path + (f"?{query}" if query else ""), body or None, token)
+        # Logged like an API call, so tests can tell that a refused address was never called.
+        self._log("(invocation)", "gateway", {"Group": tione_id, "Path": path}, str(status), str(uuid.uuid4()))
         self._send(
             status, text.encode("utf-8"), headers.get("Content-Type") or headers.get("content-type") or "text/plain"
         )

@@ -145,6 +145,61 @@ CREATE_SERVICE_INFOS = Struct(
     },
 )
 
+HPA_OPTION = Struct("Option", {"Name": _m(STRING, required=True), "Value": _m(INT64, required=True)})
+HPA = Struct(
+    "HorizontalPodAutoscaler",
+    {
+        "MinReplicas": _m(INT64, required=True),
+        "MaxReplicas": _m(INT64, required=True),
+        "HpaMetrics": _m(ListOf(HPA_OPTION), required=True),
+    },
+)
+TIONE_ENV = Struct("EnvVar", {"Name": _m(STRING), "Value": _m(STRING), "IsPrivate": _m(BOOL)})
+TAG = Struct("Tag", {"TagKey": _m(STRING, required=True), "TagValue": _m(STRING, required=True)})
+TIONE_FILTER = Struct(
+    "Filter", {"Name": _m(STRING), "Values": _m(ListOf(STRING)), "Negative": _m(BOOL), "Fuzzy": _m(BOOL)}
+)
+WEIGHT_ENTRY = Struct("WeightEntry", {"ServiceId": _m(STRING, required=True), "Weight": _m(INT64, required=True)})
+_PROJECT = {"TiProjectId": _m(STRING)}
+# Members CreateModelService and ModifyModelService share (reference §5.1, §5.5).
+_TIONE_SERVICE = {
+    **_PROJECT,
+    "ServiceDescription": _m(STRING),
+    "ChargeType": _m(STRING, enum=(*CHARGE_TYPES, "HYBRID_PAID")),
+    "ResourceGroupId": _m(STRING),
+    "InstanceType": _m(STRING),
+    "Resources": _m(RESOURCE_INFO),
+    "ImageInfo": _m(IMAGE_INFO),
+    "Env": _m(ListOf(TIONE_ENV)),
+    "ScaleMode": _m(STRING, enum=SCALE_MODES),
+    "Replicas": _m(INT64),
+    "HorizontalPodAutoscaler": _m(HPA),
+    "ScaleStrategy": _m(STRING, enum=("HPA", "CRON")),
+    "LogEnable": _m(BOOL),
+    "LogConfig": _m(LOG_CONFIG),
+    "ScheduledAction": _m(SCHEDULED_ACTION),
+    "ServiceLimit": _m(SERVICE_LIMIT),
+    "ServicePort": _m(INT64),
+    "Command": _m(STRING),
+    "CommandBase64": _m(STRING),
+    "TerminationGracePeriodSeconds": _m(INT64),
+    "SchedulingStrategy": _m(STRING, enum=("binpack", "spread")),
+    "Priority": _m(INT64),
+}
+
+LOG_SERVICES = ("TRAIN", "NOTEBOOK", "INFER", "BATCH")
+# What ListMLServiceLogs (WeData) and DescribeLogs (TI-ONE) share.
+_LOG_QUERY = {
+    "ServiceId": _m(STRING),
+    "PodName": _m(STRING),
+    "StartTime": _m(STRING),
+    "EndTime": _m(STRING),
+    "Limit": _m(UINT64),
+    "Offset": _m(UINT64),
+    "Context": _m(STRING),
+    "Order": _m(STRING, enum=ORDER),
+    "OrderField": _m(STRING, enum=("Timestamp",)),
+}
 _WS = {"WorkspaceId": _m(STRING)}
 _SERVICE_ID = {"ServiceId": _m(STRING, required=True), **_WS}
 _GROUP_ID = {"ServiceGroupId": _m(STRING, required=True), **_WS}
@@ -250,16 +305,8 @@ _ACTIONS = [
         "ListMLServiceLogs",
         {
             **_WS,
-            "Service": _m(STRING, enum=("TRAIN", "NOTEBOOK", "INFER", "BATCH")),
-            "ServiceId": _m(STRING),
-            "PodName": _m(STRING),
-            "StartTime": _m(STRING),
-            "EndTime": _m(STRING),
-            "Limit": _m(UINT64),
-            "Offset": _m(UINT64),
-            "Context": _m(STRING),
-            "Order": _m(STRING, enum=ORDER),
-            "OrderField": _m(STRING, enum=("Timestamp",)),
+            **_LOG_QUERY,
+            "Service": _m(STRING, enum=LOG_SERVICES),
             "Key": _m(STRING),
             "JobCategory": _m(STRING),
         },
@@ -302,6 +349,66 @@ _ACTIONS = [
             "ChargeType": _m(STRING, required=True, enum=CHARGE_TYPES),
             "TaskType": _m(STRING),
             "ResourceType": _m(STRING),
+        },
+    ),
+    Action(
+        *TIONE,
+        "CreateModelService",
+        {
+            **_TIONE_SERVICE,
+            "ServiceGroupId": _m(STRING),
+            "NewVersion": _m(BOOL),
+            "ServiceGroupName": _m(STRING),
+            "AuthorizationEnable": _m(BOOL),
+            "Tags": _m(ListOf(TAG)),
+            "DeployType": _m(STRING, enum=("STANDARD", "DIST", "ROLE_SET")),
+        },
+    ),
+    Action(
+        *TIONE,
+        "ModifyModelService",
+        {
+            **_TIONE_SERVICE,
+            "ServiceId": _m(STRING, required=True),
+            "ServiceAction": _m(STRING, enum=("STOP", "RESUME", "SCALE")),
+        },
+    ),
+    Action(*TIONE, "DescribeModelService", {"ServiceId": _m(STRING, required=True), **_PROJECT}),
+    Action(*TIONE, "DeleteModelService", {"ServiceId": _m(STRING, required=True), **_PROJECT}),
+    Action(*TIONE, "DescribeModelServiceGroup", {"ServiceGroupId": _m(STRING, required=True), **_PROJECT}),
+    Action(*TIONE, "DeleteModelServiceGroup", {"ServiceGroupId": _m(STRING, required=True), **_PROJECT}),
+    Action(
+        *TIONE,
+        "DescribeModelServiceGroups",
+        {
+            **_PROJECT,
+            "Offset": _m(INT64),
+            "Limit": _m(INT64),
+            "Order": _m(STRING, enum=ORDER),
+            "OrderField": _m(STRING, enum=("CreateTime", "UpdateTime")),
+            "Filters": _m(ListOf(TIONE_FILTER)),
+        },
+    ),
+    Action(*TIONE, "DescribeModelServiceCallInfo", {"ServiceGroupId": _m(STRING, required=True), **_PROJECT}),
+    Action(
+        *TIONE,
+        "CreateModelServiceAuthToken",
+        {"ServiceGroupId": _m(STRING, required=True), "Name": _m(STRING), "Description": _m(STRING), **_PROJECT},
+    ),
+    Action(
+        *TIONE,
+        "ModifyServiceGroupWeights",
+        {"ServiceGroupId": _m(STRING, required=True), "Weights": _m(ListOf(WEIGHT_ENTRY), required=True), **_PROJECT},
+    ),
+    Action(
+        *TIONE,
+        "DescribeLogs",
+        {
+            **_PROJECT,
+            **_LOG_QUERY,
+            "Service": _m(STRING, required=True, enum=LOG_SERVICES),
+            "Filters": _m(ListOf(TIONE_FILTER)),
+            "LogStream": _m(STRING, enum=("", "stdout", "stderr")),
         },
     ),
     Action(

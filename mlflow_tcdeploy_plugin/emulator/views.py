@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timezone
 from typing import Any
 
@@ -44,14 +45,14 @@ def rfc3339(ts: float) -> str:
     return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _masked_image(image: dict[str, Any] | None) -> dict[str, Any] | None:
+def masked_image(image: dict[str, Any] | None) -> dict[str, Any] | None:
     if not image or not image.get("ImageSecret"):
         return image
     secret = {**image["ImageSecret"], "Password": SECRET_MASK}
     return {**image, "ImageSecret": secret}
 
 
-def _workload_status(service: dict[str, Any], pods: list[dict[str, Any]]) -> dict[str, Any]:
+def workload_status(service: dict[str, Any], pods: list[dict[str, Any]]) -> dict[str, Any]:
     ready = sum(1 for p in pods if p["ready"])
     wanted = 0 if service["desired"] == "stopped" else int(service["spec"].get("Replicas") or 1)
     status = {
@@ -82,7 +83,34 @@ def _workload_status(service: dict[str, Any], pods: list[dict[str, Any]]) -> dic
     }
 
 
-def _pod_info(pod: dict[str, Any], charge_type: str) -> dict[str, Any]:
+def weights(group: dict[str, Any], services: list[dict[str, Any]]) -> tuple[dict[str, int], bool]:
+    """Each version's traffic share as last set (ModifyServiceGroupWeights), else equal shares; and whether a new
+    split is still being applied (WeightUpdateStatus UPDATING)."""
+    settings = group["settings"]
+    chosen = settings.get("Weights")
+    if chosen:
+        return {s["id"]: int(chosen.get(s["id"], 0)) for s in services}, time.time() < settings.get("WeightsAt", 0)
+    shares = {s["id"]: 100 // len(services) for s in services}
+    if services:
+        shares[services[-1]["id"]] += 100 - sum(shares.values())
+    return shares, False
+
+
+def routing_weights(group: dict[str, Any]) -> dict[str, int] | None:
+    """What the gateway routes by: None until a split is set; the previous split while a new one is applied."""
+    settings = group["settings"]
+    if not settings.get("Weights"):
+        return None
+    if time.time() < settings.get("WeightsAt", 0):
+        return settings.get("PreviousWeights") or None
+    return dict(settings["Weights"])
+
+
+def pod_infos(pods: list[dict[str, Any]], charge_type: str, image: str | None = None) -> list[dict[str, Any]]:
+    return [_pod_info(p, charge_type, image) for p in pods]
+
+
+def _pod_info(pod: dict[str, Any], charge_type: str, image: str | None) -> dict[str, Any]:
     return {
         "Name": pod["name"],
         "Uid": pod["uid"],
@@ -95,6 +123,7 @@ def _pod_info(pod: dict[str, Any], charge_type: str) -> dict[str, Any]:
             {
                 "Name": "model-service",
                 "ContainerId": pod["container_id"] or f"pid://{pod['pid'] or ''}",
+                "Image": image or "",
                 "State": "Running" if pod["ready"] else "Waiting",
                 "Ready": bool(pod["ready"]),
                 "Reason": "CrashLoopBackOff" if pod["crashes"] and not pod["ready"] else "",
@@ -117,12 +146,12 @@ def service_view(store: Store, service: dict[str, Any], group: dict[str, Any], r
             "ServiceId": service["id"],
             "ServiceName": group["name"],
             "Description": spec.get("Description", ""),
-            "ImageInfo": _masked_image(spec.get("ImageInfo")),
+            "ImageInfo": masked_image(spec.get("ImageInfo")),
             "Resources": spec.get("Resources"),
             "Env": spec.get("Env") or [],
             "LogStatus": "RUNNING" if spec.get("LogEnable") else "NOT_ENABLED",
-            "PodInfos": [_pod_info(p, spec.get("ChargeType", "")) for p in pods],
-            "WorkloadStatus": _workload_status(service, pods),
+            "PodInfos": pod_infos(pods, spec.get("ChargeType", ""), (spec.get("ImageInfo") or {}).get("ImageUrl")),
+            "WorkloadStatus": workload_status(service, pods),
             "Status": service["status"],
             "CreateBy": "emulator",
             "CreateTime": local_time(service["created"]),
@@ -137,7 +166,7 @@ def service_view(store: Store, service: dict[str, Any], group: dict[str, Any], r
             "WorkspaceId": group["workspace_id"],
             "Version": service["version"],
             "ServiceGroupId": group["id"],
-            "Weight": 100,
+            "Weight": weights(group, store.services(group["id"]))[0].get(service["id"], 0),
         }
     )
     return view
@@ -172,7 +201,7 @@ def group_view(store: Store, group: dict[str, Any], region: str) -> dict[str, An
         "Status": group_status(services),
         "LatestVersion": str(max((s["version"] for s in services), default=0)),
         "BusinessStatus": "CREATE_SUCCEED" if started else "CREATING",
-        "WeightUpdateStatus": "UPDATED",
+        "WeightUpdateStatus": "UPDATING" if weights(group, services)[1] else "UPDATED",
         "CreateBy": "emulator",
         "CreateTime": local_time(group["created"]),
         "UpdateTime": local_time(group["updated"]),

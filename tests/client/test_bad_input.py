@@ -189,7 +189,7 @@ def test_no_secret_in_logs_errors_or_reprs(
     texts: list[str] = []
     try:
         client = TcDeploymentClient(token=token)
-        texts += [repr(client), str(client.settings), repr(client.settings), repr(client.api)]
+        texts += [repr(client), str(client.settings), repr(client.settings), repr(client.backend)]
         for call in (
             lambda: client.list_deployments(),
             lambda: client.predict(deployed["name"], [[0.1, 0.2]], config={"auth_token": AUTH_TOKEN}),

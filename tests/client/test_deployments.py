@@ -12,7 +12,7 @@ from mlflow.deployments import PredictionsResponse, get_deploy_client
 from mlflow.exceptions import MlflowException
 
 from mlflow_tcdeploy_plugin import TcDeploymentClient
-from mlflow_tcdeploy_plugin.cloud.api import CloudApi
+from mlflow_tcdeploy_plugin.backends import make_backend
 from tests.client.conftest import FAST, Cloud
 from tests.conftest import sdk_client, wait_status
 
@@ -248,7 +248,7 @@ def test_cloud_errors_are_mapped(client: TcDeploymentClient, deployed: dict[str,
 def test_retries_on_throttling_and_network_errors(cloud: Cloud) -> None:
     slept: list[float] = []
     client = TcDeploymentClient()
-    client._api = CloudApi(client.settings, sleep=slept.append, rand=lambda: 1.0)
+    client._backend = make_backend(client.settings, sleep=slept.append, rand=lambda: 1.0)
     cloud.emulator.clear_request_log()
     cloud.emulator.set_faults(
         {
@@ -270,7 +270,7 @@ def test_retries_on_throttling_and_network_errors(cloud: Cloud) -> None:
 
 def test_a_lost_create_answer_is_not_sent_twice(cloud: Cloud) -> None:
     client = TcDeploymentClient()
-    client._api = CloudApi(client.settings, sleep=lambda s: None)
+    client._backend = make_backend(client.settings, sleep=lambda s: None)
     cloud.emulator.set_faults({"actions": {"CreateMLModelServices": {"lose_rate": 1.0, "times": 1}}})
     cloud.emulator.clear_request_log()
     created = client.create_deployment(
@@ -312,9 +312,9 @@ def test_every_pagination_style_is_followed(idle_cloud: Cloud) -> None:
     names = [f"paged-{i}" for i in range(5)]
     for name in names:
         client.create_deployment(name, f"models:/{idle_cloud.registry.model_name}/1", config={"wait": "false"})
-    api = client.api
+    backend = client.backend
     idle_cloud.emulator.clear_request_log()
-    assert [g["ServiceGroupName"] for g in api.iter_groups(page_size=2)] == list(reversed(names))
+    assert [e.name for e in backend.iter_endpoints(page_size=2)] == list(reversed(names))
     pages = [r["params"]["PageNumber"] for r in idle_cloud.requests() if r["action"] == "ListMLModelServiceGroups"]
     assert pages == [1, 2, 3]
     assert sorted(e["service_group_name"] for e in client.list_endpoints()) == names
@@ -324,6 +324,6 @@ def test_every_pagination_style_is_followed(idle_cloud: Cloud) -> None:
     for _ in range(3):
         registry_client.create_model_version("default.default.many_versions", idle_cloud.registry.model_path)
     idle_cloud.emulator.clear_request_log()
-    versions = [v["Version"] for v in api.iter_model_versions("default", "default", "many_versions", page_size=1)]
+    versions = [v["Version"] for v in backend.iter_model_versions("default", "default", "many_versions", page_size=1)]
     assert versions == ["3", "2", "1"]
     assert [r["action"] for r in idle_cloud.requests()] == ["ListModelVersions"] * 3

@@ -17,7 +17,7 @@ import pytest
 from mlflow.exceptions import MlflowException
 
 from mlflow_tcdeploy_plugin import TcDeploymentClient
-from mlflow_tcdeploy_plugin.cloud.api import CloudApi
+from mlflow_tcdeploy_plugin.backends import make_backend
 from mlflow_tcdeploy_plugin.redact import redact_text
 from mlflow_tcdeploy_plugin.settings import Settings
 from tests.client.conftest import FAST, Cloud
@@ -138,7 +138,7 @@ def test_an_unusable_credentials_file_is_a_clear_error(
 
 def test_a_recovered_group_without_the_new_version_is_a_clear_error(cloud: Cloud) -> None:
     client = TcDeploymentClient()
-    client._api = CloudApi(client.settings, sleep=lambda s: None)
+    client._backend = make_backend(client.settings, sleep=lambda s: None)
     first = client.create_deployment("left-empty", MODEL, config={"wait": "false"})
     client.delete_deployment(first["name"])  # the endpoint stays, with no deployment
     # The create of a second "left-empty" is refused as a duplicate, but its answer is lost: the client then finds
@@ -153,7 +153,7 @@ def test_a_recovered_group_without_the_new_version_is_a_clear_error(cloud: Cloud
 
 def test_a_failed_env_update_after_create_says_the_deployment_exists(cloud: Cloud) -> None:
     client = TcDeploymentClient()
-    client._api = CloudApi(client.settings, sleep=lambda s: None)
+    client._backend = make_backend(client.settings, sleep=lambda s: None)
     cloud.emulator.set_faults({"actions": {"UpdateMLModelService": {"error_rate": 1.0, "times": 5}}})
     with pytest.raises(MlflowException) as exc:
         client.create_deployment("half-made", MODEL, config={"wait": "false", "env": {"A": "1", "B": "2"}})
@@ -172,7 +172,7 @@ def test_an_error_envelope_the_sdk_does_not_raise_on_is_still_an_error(cloud: Cl
         raw = sdk_client(cloud.emulator).call_json("GetMLModelService", {"ServiceId": "nope"})
         assert raw["Response"]["Error"]["Code"] == "ResourceNotFound"  # the SDK returned it without raising
         with pytest.raises(MlflowException) as exc:
-            CloudApi(TcDeploymentClient().settings).get_service("nope")
+            make_backend(TcDeploymentClient().settings).get_deployment("nope")
     finally:
         cloud.emulator.set_faults({})
     assert exc.value.error_code == "RESOURCE_DOES_NOT_EXIST" and "RequestId" in exc.value.message

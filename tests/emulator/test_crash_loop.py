@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from mlflow_tcdeploy_plugin.cloud.waiters import failed
+from mlflow_tcdeploy_plugin.backends.base import State
+from mlflow_tcdeploy_plugin.backends.wedata import state_of
 from mlflow_tcdeploy_plugin.emulator import Timing
 from tests.conftest import Registry, create_service, data, sdk_client, start_emulator, wait_for, wait_status
 
@@ -57,7 +58,7 @@ def test_a_replica_that_keeps_crashing_is_given_up(tmp_path: Path, registry: Reg
         reason = given_up["WorkloadStatus"]["Reason"]
         assert "exited with code 3" in reason and "restarted 2 times; given up" in reason
         assert "crashing on purpose" in reason
-        assert failed(given_up["Status"])  # a client waiting on it stops with the reason
+        assert state_of(given_up["Status"]) is State.FAILED  # a client waiting on it stops with the reason
 
         events = data(
             client,

@@ -1,0 +1,307 @@
+"""What the client needs from a cloud API, as small typed resources and one base class.
+
+A backend reads its API's objects into these resources (keeping the object itself in ``raw`` for the detailed
+views), builds its requests from the option table, follows its pagination and maps its status vocabulary onto
+``State``. What an API cannot do is refused here, naming the backend, before anything is sent.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import TYPE_CHECKING, Any
+
+from mlflow.exceptions import MlflowException
+from mlflow.protos.databricks_pb2 import NOT_IMPLEMENTED
+
+if TYPE_CHECKING:
+    from ..resolve import ResolvedModel
+
+
+class State(Enum):
+    """Where a deployment is, in every backend's terms."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    STOPPED = "stopped"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """One service version."""
+
+    service_id: str
+    group_id: str | None
+    group_name: str | None
+    version: str | None
+    status: str
+    """The API's own status word (shown to users as is)."""
+    state: State
+    reason: str
+    replicas: int
+    ready_replicas: int | None
+    instance_type: str | None
+    model_path: str | None
+    model_version: str | None
+    weight: int | None
+    resource_group_id: str | None
+    has_image: bool
+    pods: tuple[str, ...]
+    raw: dict[str, Any] = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One service group and its versions."""
+
+    group_id: str
+    name: str | None
+    description: str | None
+    status: str | None
+    authorization_enable: bool | None
+    service_count: int | None
+    running_service_count: int | None
+    latest_version: str | None
+    weight_update_status: str | None
+    deployments: tuple[Deployment, ...]
+    auth_tokens: tuple[dict[str, Any], ...]
+    """``{"Base": {"Name", "Value", …}, "Limits": […]}``, the same shape in both APIs."""
+    raw: dict[str, Any] = field(repr=False)
+
+    def token_named(self, name: str) -> dict[str, Any] | None:
+        return next((t for t in self.auth_tokens if (t.get("Base") or {}).get("Name") == name), None)
+
+    def token_names(self) -> list[str]:
+        return [str((t.get("Base") or {}).get("Name")) for t in self.auth_tokens]
+
+
+@dataclass(frozen=True)
+class CallInfo:
+    """Where and how an endpoint is called."""
+
+    address: str | None
+    authorization_enable: bool
+    auth_token: str | None = field(repr=False)
+    raw: dict[str, Any] = field(repr=False)
+
+    @classmethod
+    def read(cls, data: dict[str, Any], member: str) -> CallInfo:
+        """From the call-info answer's ``member`` (``ServiceCallInfo`` on WeData, ``ServiceCallInfoV2`` on TI-ONE),
+        which both give ``InternetEndpoint``, ``AuthorizationEnable`` and ``AuthToken``."""
+        call = data.get(member) or {}
+        return cls(
+            call.get("InternetEndpoint"), bool(call.get("AuthorizationEnable")), call.get("AuthToken") or None, data
+        )
+
+
+@dataclass(frozen=True)
+class LogPage:
+    lines: list[dict[str, Any]]
+    """``{"Id", "Timestamp", "PodName", "Message"}``, the same in both APIs."""
+    context: str
+
+    @classmethod
+    def read(cls, data: dict[str, Any]) -> LogPage:
+        """Both log actions answer ``Content`` and a ``Context`` cursor."""
+        return cls(list(data.get("Content") or []), str(data.get("Context") or ""))
+
+
+@dataclass(frozen=True)
+class Spec:
+    name: str
+    alias: str | None
+    type: str | None
+    available: bool
+    available_region: tuple[str, ...]
+    raw: dict[str, Any] = field(repr=False)
+
+    @classmethod
+    def read(cls, spec: dict[str, Any]) -> Spec:
+        """Both APIs describe a spec with the same members (``SpecInfos[]`` / ``Specs[]``)."""
+        return cls(
+            name=str(spec.get("SpecName")),
+            alias=spec.get("SpecAlias"),
+            type=spec.get("SpecType"),
+            available=bool(spec.get("Available")),
+            available_region=tuple(spec.get("AvailableRegion") or ()),
+            raw=spec,
+        )
+
+
+@dataclass(frozen=True)
+class LogQuery:
+    service_id: str
+    pod_name: str | None = None
+    start_time: str | None = None
+    end_time: str | None = None
+    keyword: str | None = None
+    order: str = "DESC"
+
+    def members(self, limit: int, context: str | None) -> dict[str, Any]:
+        """The members both log actions share (the keyword is sent differently by each)."""
+        params: dict[str, Any] = {"Service": "INFER", "ServiceId": self.service_id, "Order": self.order, "Limit": limit}
+        for key, val in (
+            ("PodName", self.pod_name),
+            ("StartTime", self.start_time),
+            ("EndTime", self.end_time),
+            ("Context", context),
+        ):
+            if val:
+                params[key] = val
+        return params
+
+
+@dataclass
+class Plan:
+    """What a create or an update sends, beyond the options: the model and, when one was built, its image."""
+
+    options: dict[str, Any]
+    model: ResolvedModel | None = None
+    image_info: dict[str, Any] | None = None
+
+
+def unsupported(backend: str, what: str, why: str) -> MlflowException:
+    return MlflowException(f"{what} is not available on the {backend} backend: {why}", error_code=NOT_IMPLEMENTED)
+
+
+OPTIONAL: dict[str, tuple[str, str]] = {
+    "events": ("Deployment events", "its API has no events action."),
+    "iter_model_versions": (
+        "A TCLake model (models:/Catalog.Schema.Model/…)",
+        "TCLake models resolve through WeData's catalog. Use a model of your MLflow registry "
+        "(models:/<name>/<version>), a runs:/ URI, or the wedata backend.",
+    ),
+    "set_description": ("Changing an endpoint's description", "its API has no action for it."),
+    "set_authorization": (
+        "Turning authorization on or off on an existing endpoint",
+        "its API has no action for it; set authorization_enable when creating the deployment.",
+    ),
+    "update_auth_token": ("Changing an auth token", "its API has no action for it."),
+    "delete_auth_token": ("Deleting an auth token", "its API has no action for it."),
+    "set_weights": ("Traffic split", "its API has no weights action."),
+    "pod_url": ("A pod's debug shell", "its public API has no web-shell action."),
+    "rebuild_pod": (
+        "Restarting one pod",
+        "its public API has no pod restart action; restart the deployment with service_action=STOP, then RESUME.",
+    ),
+}
+"""Methods a backend may lack: what they do and why a backend without them cannot."""
+
+
+class Backend(ABC):
+    """One cloud API. Subclasses implement what their API offers; the rest is refused, naming the backend."""
+
+    name = ""
+    default_port = 8080
+    """MLflow's scoring server port, as in the images tcdeploy builds."""
+    needs_image = False
+    """The API runs container images only: a model goes as the image tcdeploy builds of it."""
+    creates_stopped = True
+    """A deployment can be created stopped (``service_action=STOP``)."""
+
+    def require(self, feature: str) -> None:
+        """Refuse, before anything is sent, a call to an optional method this backend does not implement."""
+        if getattr(type(self), feature) is getattr(Backend, feature):
+            raise unsupported(self.name, *OPTIONAL[feature])
+
+    # --- reads -----------------------------------------------------------------------------------------------------
+    @abstractmethod
+    def get_deployment(self, service_id: str) -> Deployment:
+        raise NotImplementedError
+
+    @abstractmethod
+    def get_endpoint(self, group_id: str) -> Endpoint:
+        raise NotImplementedError
+
+    @abstractmethod
+    def iter_endpoints(self) -> Iterator[Endpoint]:
+        raise NotImplementedError
+
+    @abstractmethod
+    def specs(self, charge_type: str = "POSTPAID_BY_HOUR") -> list[Spec]:
+        raise NotImplementedError
+
+    @abstractmethod
+    def call_info(self, group_id: str) -> CallInfo:
+        raise NotImplementedError
+
+    @abstractmethod
+    def logs_page(self, query: LogQuery, limit: int, context: str | None = None) -> LogPage:
+        raise NotImplementedError
+
+    def iter_logs(self, query: LogQuery) -> Iterator[dict[str, Any]]:
+        """Every log line matching ``query``, following the cursor to the end."""
+        context: str | None = None
+        while True:
+            page = self.logs_page(query, 1000, context)
+            yield from page.lines
+            if not page.context or not page.lines:
+                return
+            context = page.context
+
+    def events(self, service_id: str, limit: int, warnings_only: bool = False) -> list[dict[str, Any]]:
+        raise unsupported(self.name, *OPTIONAL["events"])
+
+    @abstractmethod
+    def diagnostics(self, deployment: Deployment) -> list[tuple[str, list[str]]]:
+        """Titled groups of lines that explain a failure (events, conditions, last log lines)."""
+        raise NotImplementedError
+
+    def iter_model_versions(self, catalog: str, schema: str, model: str) -> Iterator[dict[str, Any]]:
+        raise unsupported(self.name, *OPTIONAL["iter_model_versions"])
+
+    # --- writes ----------------------------------------------------------------------------------------------------
+    @abstractmethod
+    def create(self, name: str, endpoint: Endpoint | None, plan: Plan) -> tuple[Endpoint, Deployment]:
+        """A new group named ``name`` with one version, or a new version in ``endpoint``."""
+        raise NotImplementedError
+
+    @abstractmethod
+    def update(self, deployment: Deployment, plan: Plan) -> Deployment:
+        raise NotImplementedError
+
+    @abstractmethod
+    def act(self, deployment: Deployment, action: str, replicas: int | None) -> Deployment:
+        """STOP, RESUME or SCALE (with ``replicas``)."""
+        raise NotImplementedError
+
+    @abstractmethod
+    def delete_deployment(self, service_id: str) -> None:
+        raise NotImplementedError
+
+    @abstractmethod
+    def delete_endpoint(self, group_id: str) -> None:
+        raise NotImplementedError
+
+    @abstractmethod
+    def predict(self, group_id: str, relative_url: str, body: str, auth_token: str | None) -> dict[str, Any]:
+        """Send ``body`` to the endpoint; the upstream ``{"status", "headers", "body"}``."""
+        raise NotImplementedError
+
+    def set_description(self, group_id: str, description: str) -> None:
+        raise unsupported(self.name, *OPTIONAL["set_description"])
+
+    def set_authorization(self, group_id: str, enable: bool) -> None:
+        raise unsupported(self.name, *OPTIONAL["set_authorization"])
+
+    @abstractmethod
+    def create_auth_token(self, group_id: str, token: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def update_auth_token(self, group_id: str, token: dict[str, Any]) -> None:
+        raise unsupported(self.name, *OPTIONAL["update_auth_token"])
+
+    def delete_auth_token(self, group_id: str, value: str) -> None:
+        raise unsupported(self.name, *OPTIONAL["delete_auth_token"])
+
+    def set_weights(self, endpoint: Endpoint, weights: dict[str, int]) -> Endpoint:
+        raise unsupported(self.name, *OPTIONAL["set_weights"])
+
+    def pod_url(self, service_id: str, pod_name: str) -> tuple[dict[str, Any], str]:
+        raise unsupported(self.name, *OPTIONAL["pod_url"])
+
+    def rebuild_pod(self, service_id: str, pod_name: str) -> tuple[dict[str, Any], str]:
+        raise unsupported(self.name, *OPTIONAL["rebuild_pod"])

@@ -1,0 +1,249 @@
+"""TI-ONE's public online-service API (``2021-11-11``): its requests, its answers, its status words.
+
+Models go as images (``ImageInfo``; the image tcdeploy builds serves on 8080). ``predict`` calls the group's
+invocation address, checked first (``invocation.check_address``), with the group's auth token when authorization
+is on. Traffic between versions is split with ``ModifyServiceGroupWeights``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from mlflow.exceptions import MlflowException
+from mlflow.protos.databricks_pb2 import INTERNAL_ERROR, RESOURCE_DOES_NOT_EXIST
+
+from .. import options as opt
+from ..cloud.errors import CloudError
+from ..cloud.retry import Safety
+from ..cloud.transport import TIONE, Transport
+from ..invocation import check_address, post
+from ..log import get_logger
+from ..redact import add_secret
+from ..settings import Settings
+from .base import Backend, CallInfo, Deployment, Endpoint, LogPage, LogQuery, Plan, Spec, State
+
+logger = get_logger(__name__)
+
+NAME = "tione"
+GROUP_PAGE_SIZE = 100
+FAILED = frozenset({"CREATE_FAILED", "TIMEOUT_EXCEPTION", "Abnormal"})
+
+
+def state_of(status: str) -> State:
+    """TI-ONE's ``Service.Status`` (reference §6.1): Normal runs; CREATING, Pending, Waiting, Stopping move."""
+    if status == "Normal":
+        return State.RUNNING
+    if status == "Stopped":
+        return State.STOPPED
+    if status in FAILED or status.upper().endswith("FAILED"):
+        return State.FAILED
+    return State.PENDING
+
+
+def read_deployment(service: dict[str, Any]) -> Deployment:
+    info = service.get("ServiceInfo") or {}
+    workload = info.get("Status") or {}
+    image = info.get("ImageInfo") or {}
+    status = str(service.get("Status") or "")
+    reason = str(service.get("CreateFailedReason") or workload.get("Reason") or "")
+    return Deployment(
+        service_id=service["ServiceId"],
+        group_id=service.get("ServiceGroupId"),
+        group_name=service.get("ServiceGroupName"),
+        version=service.get("Version"),
+        status=status,
+        state=state_of(status),
+        reason=reason,
+        replicas=int(info.get("Replicas") or 0),
+        ready_replicas=workload.get("ReadyReplicas"),
+        instance_type=info.get("InstanceType"),
+        model_path=None,
+        model_version=None,
+        weight=service.get("Weight"),
+        resource_group_id=service.get("ResourceGroupId"),
+        has_image=bool(image.get("ImageUrl")),
+        pods=tuple(str(p.get("Name")) for p in info.get("PodInfos") or []),
+        raw=service,
+    )
+
+
+def read_endpoint(group: dict[str, Any]) -> Endpoint:
+    return Endpoint(
+        group_id=group["ServiceGroupId"],
+        name=group.get("ServiceGroupName"),
+        description=None,
+        status=group.get("Status"),
+        authorization_enable=group.get("AuthorizationEnable"),
+        service_count=group.get("ServiceCount"),
+        running_service_count=group.get("RunningServiceCount"),
+        latest_version=group.get("LatestVersion"),
+        weight_update_status=group.get("WeightUpdateStatus"),
+        deployments=tuple(read_deployment(s) for s in group.get("Services") or []),
+        auth_tokens=tuple(group.get("AuthTokens") or []),
+        raw=group,
+    )
+
+
+class TioneBackend(Backend):
+    """TI-ONE online services in one project (``TiProjectId``, or the default one) and region."""
+
+    name = NAME
+    needs_image = True
+    creates_stopped = False
+
+    def __init__(self, settings: Settings, **transport: Any) -> None:
+        import requests
+
+        self.transport = Transport(settings, TIONE, **transport)
+        self._call = self.transport.call
+        self._emulator = settings.endpoint if settings.emulated else None
+        self._http = requests.Session()
+
+    def __repr__(self) -> str:
+        return f"TioneBackend({self.transport!r})"
+
+    # --- reads -----------------------------------------------------------------------------------------------------
+    def get_deployment(self, service_id: str) -> Deployment:
+        return read_deployment(self._call("DescribeModelService", {"ServiceId": service_id})["Service"])
+
+    def get_endpoint(self, group_id: str) -> Endpoint:
+        group = self._call("DescribeModelServiceGroup", {"ServiceGroupId": group_id}).get("ServiceGroup")
+        if not group:  # the answer's ServiceGroup is nullable
+            raise CloudError("DescribeModelServiceGroup", "ResourceNotFound", f"No service group {group_id!r}.")
+        return read_endpoint(group)
+
+    def iter_endpoints(self, page_size: int = GROUP_PAGE_SIZE) -> Iterator[Endpoint]:
+        """Every service group, following Offset/Limit until TotalCount."""
+        offset = 0
+        while True:
+            params = {"Offset": offset, "Limit": page_size, "Order": "DESC", "OrderField": "CreateTime"}
+            data = self._call("DescribeModelServiceGroups", params)
+            groups = data.get("ServiceGroups") or []
+            yield from (read_endpoint(g) for g in groups)
+            offset += len(groups)
+            if not groups or offset >= int(data.get("TotalCount") or 0):
+                return
+
+    def specs(self, charge_type: str = "POSTPAID_BY_HOUR") -> list[Spec]:
+        data = self._call("DescribeBillingSpecs", {"ChargeType": charge_type, "TaskType": "INFERENCE"})
+        return [Spec.read(s) for s in data.get("Specs") or []]
+
+    def call_info(self, group_id: str) -> CallInfo:
+        data = self._call("DescribeModelServiceCallInfo", {"ServiceGroupId": group_id})
+        return CallInfo.read(data, "ServiceCallInfoV2")
+
+    def logs_page(self, query: LogQuery, limit: int, context: str | None = None) -> LogPage:
+        params = query.members(limit, context)
+        if query.keyword:
+            params["Filters"] = [{"Name": "Key", "Values": [query.keyword]}]
+        data = self._call("DescribeLogs", params)
+        return LogPage.read(data)
+
+    def diagnostics(self, deployment: Deployment) -> list[tuple[str, list[str]]]:
+        """TI-ONE has no events action: the workload's conditions and the containers' last states say why."""
+        info = deployment.raw.get("ServiceInfo") or {}
+        conditions = [
+            f"  {c.get('Type', '')}={c.get('Status', '')} {c.get('Reason', '')}: {c.get('Message', '')}"
+            for c in (info.get("Status") or {}).get("Conditions") or []
+            if c.get("Message") or c.get("Reason")
+        ]
+        containers = [
+            f"  {p.get('Name', '')}/{c.get('Name', '')}: {(c.get('Status') or {}).get('Reason', '')} "
+            f"(restarts {(c.get('Status') or {}).get('RestartCount', 0)})"
+            for p in info.get("PodInfos") or []
+            for c in p.get("ContainerInfos") or []
+            if (c.get("Status") or {}).get("Reason")
+        ]
+        return [(title, lines) for title, lines in (("Conditions", conditions), ("Containers", containers)) if lines]
+
+    # --- deployments -----------------------------------------------------------------------------------------------
+    def _members(self, plan: Plan, scope: str) -> dict[str, Any]:
+        members = opt.api_members(plan.options, scope, NAME)
+        if plan.image_info is not None:
+            members["ImageInfo"] = plan.image_info
+            members.setdefault("ServicePort", self.default_port)
+        return members
+
+    def create(self, name: str, endpoint: Endpoint | None, plan: Plan) -> tuple[Endpoint, Deployment]:
+        params = self._members(plan, opt.CREATE)
+        for key in ("charge_type", "scale_mode", "replicas"):
+            params.setdefault(opt.member_of(key, opt.CREATE, NAME), opt.value(plan.options, key))
+        recover: Callable[[], dict[str, Any] | None]
+        if endpoint is not None:
+            group_id = endpoint.group_id
+            before = {d.service_id for d in endpoint.deployments}
+            params.update({"ServiceGroupId": group_id, "NewVersion": True})
+
+            def recover() -> dict[str, Any] | None:
+                new = [d for d in self.get_endpoint(group_id).deployments if d.service_id not in before]
+                return {"Service": new[-1].raw} if new else None
+        else:
+            params["ServiceGroupName"] = name
+
+            def recover() -> dict[str, Any] | None:
+                filters = [{"Name": "ServiceGroupName", "Values": [name]}]
+                found = self._call("DescribeModelServiceGroups", {"Filters": filters}).get("ServiceGroups") or []
+                services = [s for g in found for s in g.get("Services") or []]
+                return {"Service": services[-1]} if services else None
+
+        service = self._call("CreateModelService", params, Safety.CREATE, recover).get("Service")
+        if not service:
+            raise MlflowException(
+                f"CreateModelService answered without the service it made (endpoint {name}); check with "
+                f"`mlflow deployments list -t tcdeploy --endpoint {name}` before creating again.",
+                error_code=INTERNAL_ERROR,
+            )
+        deployment = read_deployment(service)
+        return self.get_endpoint(str(deployment.group_id)), deployment
+
+    def _modified(self, service_id: str, params: dict[str, Any]) -> Deployment:
+        service = self._call("ModifyModelService", {"ServiceId": service_id, **params}).get("Service")
+        return read_deployment(service) if service else self.get_deployment(service_id)
+
+    def update(self, deployment: Deployment, plan: Plan) -> Deployment:
+        return self._modified(deployment.service_id, self._members(plan, opt.UPDATE))
+
+    def act(self, deployment: Deployment, action: str, replicas: int | None) -> Deployment:
+        params: dict[str, Any] = {"ServiceAction": action}
+        if replicas is not None:
+            params["Replicas"] = replicas
+        return self._modified(deployment.service_id, params)
+
+    def delete_deployment(self, service_id: str) -> None:
+        self._call("DeleteModelService", {"ServiceId": service_id})
+
+    def delete_endpoint(self, group_id: str) -> None:
+        self._call("DeleteModelServiceGroup", {"ServiceGroupId": group_id})
+
+    # --- calling an endpoint ---------------------------------------------------------------------------------------
+    def predict(self, group_id: str, relative_url: str, body: str, auth_token: str | None) -> dict[str, Any]:
+        call = self.call_info(group_id)
+        address = check_address(call.address, self._emulator)
+        token = auth_token or (call.auth_token if call.authorization_enable else None)
+        if call.authorization_enable and not token:
+            raise MlflowException(
+                f"The endpoint {group_id} requires an auth token and none is enabled: add one with "
+                f"`mlflow deployments update-endpoint -t tcdeploy --endpoint {group_id} "
+                "-C create_auth_token=<name>`.",
+                error_code=RESOURCE_DOES_NOT_EXIST,
+            )
+        add_secret(token)
+        return post(self._http, address + relative_url, body, token)
+
+    # --- endpoint settings -----------------------------------------------------------------------------------------
+    def create_auth_token(self, group_id: str, token: dict[str, Any]) -> None:
+        """Add a named token (the answer has only a RequestId); a lost answer is recovered by its name."""
+
+        def recover() -> dict[str, Any] | None:
+            return {} if self.get_endpoint(group_id).token_named(token["Name"]) else None
+
+        self._call("CreateModelServiceAuthToken", {"ServiceGroupId": group_id, **token}, Safety.CREATE, recover)
+
+    def set_weights(self, endpoint: Endpoint, weights: dict[str, int]) -> Endpoint:
+        params = {
+            "ServiceGroupId": endpoint.group_id,
+            "Weights": [{"ServiceId": sid, "Weight": weight} for sid, weight in weights.items()],
+        }
+        group = self._call("ModifyServiceGroupWeights", params).get("ServiceGroup")
+        return read_endpoint(group) if group else self.get_endpoint(endpoint.group_id)

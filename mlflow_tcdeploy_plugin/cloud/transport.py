@@ -1,0 +1,150 @@
+"""The one way to a cloud API, shared by the backends: the official SDK's ``CommonClient`` signs and sends.
+
+The only module that imports the SDK. It scopes each request (``WorkspaceId`` on WeData, ``TiProjectId`` on
+TI-ONE), unwraps the payload (``Response.Data`` on WeData, ``Response`` on TI-ONE), treats an error envelope as an
+error even when the SDK returned it without raising, maps errors to ``CloudError`` and retries what is safe.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ..log import get_logger, watch_sdk_logger
+from ..redact import add_secret
+from ..settings import Settings
+from .errors import CloudError
+from .retry import RetryPolicy, Safety, jitter
+
+SDK_LOGGER = "tencentcloud_sdk_common"
+MAX_MESSAGE = 500
+
+logger = get_logger(__name__)
+watch_sdk_logger(SDK_LOGGER)
+
+
+@dataclass(frozen=True)
+class Product:
+    """What differs between the two APIs on the wire."""
+
+    service: str
+    version: str
+    scope_member: str
+    """The member naming the workspace every request is made in."""
+    payload_in_data: bool
+    """WeData nests each payload under ``Response.Data``; TI-ONE puts it in ``Response``."""
+
+
+WEDATA = Product("wedata", "2025-10-10", "WorkspaceId", payload_in_data=True)
+TIONE = Product("tione", "2021-11-11", "TiProjectId", payload_in_data=False)
+
+
+class Transport:
+    """Signed calls to one product in one region and workspace, over one reused connection pool."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        product: Product,
+        *,
+        endpoint: str | None = None,
+        policy: RetryPolicy | None = None,
+        timeout: int = 60,
+        sleep: Callable[[float], None] = time.sleep,
+        rand: Callable[[], float] = jitter,
+    ) -> None:
+        from tencentcloud.common import credential
+        from tencentcloud.common.common_client import CommonClient
+        from tencentcloud.common.profile.client_profile import ClientProfile
+        from tencentcloud.common.profile.http_profile import HttpProfile
+
+        http = HttpProfile(endpoint=endpoint or settings.endpoint, protocol=settings.protocol, reqTimeout=timeout)
+        profile = ClientProfile(httpProfile=http, language="en-US")
+        add_secret(settings.secret_key)
+        add_secret(settings.token)
+        cred = credential.Credential(settings.secret_id, settings.secret_key, settings.token)
+        self.product = product
+        self.scope = settings.scope
+        self._client = CommonClient(product.service, product.version, cred, settings.region, profile)
+        self._policy = policy or RetryPolicy()
+        self._sleep = sleep
+        self._rand = rand
+
+    def __repr__(self) -> str:
+        return f"Transport({self.product.service}, {self.product.scope_member}={self.scope!r})"
+
+    def _once(self, action: str, params: dict[str, Any]) -> tuple[dict[str, Any], str]:
+        """One attempt: ``(payload, RequestId)``."""
+        from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
+
+        try:
+            answer = self._client.call_json(action, params)
+        except TencentCloudSDKException as exc:
+            message = str(exc.message if exc.message is not None else "")
+            raise CloudError(action, exc.code or "InternalError", message[:MAX_MESSAGE], exc.requestId) from None
+        body = answer.get("Response") if isinstance(answer, dict) else None
+        if not isinstance(body, dict):
+            raise CloudError(action, "InternalError", "The answer has no Response object.")
+        # With a Content-Type other than exactly application/json the SDK returns error envelopes without raising.
+        error = body.get("Error")
+        if isinstance(error, dict):
+            raise CloudError(
+                action,
+                str(error.get("Code") or "InternalError"),
+                str(error.get("Message") or ""),
+                body.get("RequestId"),
+            )
+        request_id = str(body.get("RequestId") or "")
+        if self.product.payload_in_data:
+            return body.get("Data") or {}, request_id
+        return {k: v for k, v in body.items() if k != "RequestId"}, request_id
+
+    def call(
+        self,
+        action: str,
+        params: dict[str, Any],
+        safety: Safety = Safety.READ,
+        recover: Callable[[], dict[str, Any] | None] | None = None,
+    ) -> dict[str, Any]:
+        """Call ``action`` with retries and return its payload."""
+        return self.call_with_request_id(action, params, safety, recover)[0]
+
+    def call_with_request_id(
+        self,
+        action: str,
+        params: dict[str, Any],
+        safety: Safety = Safety.READ,
+        recover: Callable[[], dict[str, Any] | None] | None = None,
+    ) -> tuple[dict[str, Any], str]:
+        """``(payload, RequestId)``; ``recover`` finds the result of a CREATE whose first answer was lost (its
+        RequestId is then empty)."""
+        if self.scope:
+            params = {self.product.scope_member: self.scope, **params}
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return self._once(action, params)
+            except CloudError as error:
+                if error.network and safety is Safety.CREATE and recover is not None:
+                    found = recover()
+                    if found is not None:
+                        logger.info("%s: the first attempt had succeeded; using its result", action)
+                        return found, ""
+                    retry = attempt < self._policy.max_attempts
+                else:
+                    retry = self._policy.should_retry(error, attempt, safety)
+                if not retry:
+                    raise
+                delay = self._policy.delay(attempt, self._rand())
+                logger.warning(
+                    "%s: %s; retrying in %.1fs (attempt %d of %d)",
+                    action,
+                    error.code,
+                    delay,
+                    attempt + 1,
+                    self._policy.max_attempts,
+                )
+                self._sleep(delay)
