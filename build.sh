@@ -5,6 +5,7 @@
 #   ./build.sh demo                 the whole flow on the embedded emulator: train, register, scan, deploy,
 #                                   predict, logs, scale, delete (with the `mlflow deployments` CLI)
 #   ./build.sh lint                 ruff check and ruff format --check
+#   ./build.sh bench [--quick]      every benchmark, side by side with its baseline: a table, and benchmarks/results.json
 #   ./build.sh emulator [args]      run `tcdeploy emulator` from the venv
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -36,6 +37,10 @@ case "$task" in
         PYTHON=.venv/bin/python tools/install-trivy.sh .venv/bin
         PATH="$PWD/.venv/bin:$PATH" demo/run.sh
         ;;
+    bench)
+        venv
+        .venv/bin/python -m benchmarks "$@"
+        ;;
     lint)
         venv
         .venv/bin/ruff check .
@@ -46,7 +51,7 @@ case "$task" in
         exec .venv/bin/tcdeploy emulator "$@"
         ;;
     *)
-        sed -n '2,9p' "$0"
+        sed -n '2,10p' "$0"
         exit 2
         ;;
 esac

@@ -451,6 +451,12 @@ class TcDeploymentClient(BaseDeploymentClient):
         if not target:
             raise invalid("predict() needs a deployment name or an endpoint.")
         body = encode_inputs(inputs)
+        size, limit = self.backend.request_size(body), self.backend.max_request
+        if limit is not None and size > limit:
+            raise invalid(
+                f"The input makes a {size / 2**20:.1f} MiB request; the {self.backend.name} API takes at most "
+                f"{limit / 2**20:.0f} MiB. Split it into smaller batches."
+            )
         group_id = self._group_id_for(target, endpoint if deployment_name else None)
         return decode_answer(target, self.backend.predict(group_id, url, body, options.get("auth_token")))
 

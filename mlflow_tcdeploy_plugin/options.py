@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from .errors import invalid
-from .scan.policy import parse_ignore
 from .schema import (
     SCALARS,
     ListOf,
@@ -643,6 +642,8 @@ def _coerce(option: Option, value: Any) -> Any:
             text = value.strip()
             value = parse_json(key, text) if text[:1] in "[{" else [v for v in text.split(",") if v]
         try:
+            from .scan.policy import parse_ignore  # the scan package loads only when advisories are given
+
             return parse_ignore(value)
         except ValueError as exc:
             raise invalid(f"Option {key!r}: {exc}.") from exc

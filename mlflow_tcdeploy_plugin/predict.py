@@ -21,6 +21,7 @@ MAX_URL = 2048
 SCORING_KEYS = ("dataframe_split", "dataframe_records", "inputs", "instances")
 _SCHEME_RE = re.compile(r"^[a-z][a-z0-9+.-]*:", re.IGNORECASE)
 _ENCODED_RE = re.compile(r"%[0-9a-f]{2}", re.IGNORECASE)
+_BAD_PERCENT_RE = re.compile(r"%(?![0-9a-f]{2})", re.IGNORECASE)
 
 
 def _invalid(url: str, why: str) -> MlflowException:
@@ -37,6 +38,10 @@ def validate_relative_url(url: Any) -> str:
     if len(url) > MAX_URL:
         raise _invalid(url[:60] + "…", f"it is longer than {MAX_URL} characters")
     # Check the text as sent and its decoding, so %2e%2e and %2f%2f are caught; refuse double encoding (%252e).
+    if _BAD_PERCENT_RE.search(url):
+        raise _invalid(url, "it has a '%' that is not percent-encoding (%XX)")
+    if "#" in url:
+        raise _invalid(url, "it has a fragment ('#'), which is never sent to a server")
     decoded = unquote(url)
     if _ENCODED_RE.search(decoded):
         raise _invalid(url, "it is double percent-encoded")
@@ -53,7 +58,8 @@ def validate_relative_url(url: Any) -> str:
         path = form.split("?", 1)[0].split("#", 1)[0]
         if "//" in path:
             raise _invalid(url, "it contains '//'")
-        if any(segment in (".", "..") for segment in path.split("/")):
+        # "..;" is ".." to servers that strip path parameters (Tomcat, Spring).
+        if any(segment.split(";", 1)[0] in (".", "..") for segment in path.split("/")):
             raise _invalid(url, "it contains '.' or '..' path segments")
     return url
 
@@ -105,11 +111,18 @@ def encode_inputs(inputs: Any) -> str:
             raise MlflowException(
                 f"predict() got a string that is not JSON: {exc}.", error_code=INVALID_PARAMETER_VALUE
             ) from exc
-    if isinstance(inputs, dict):
-        # MLflow's dump_input_data mishandles dicts (it iterates keys as pairs): wrap them here.
-        payload = inputs if any(k in inputs for k in SCORING_KEYS) else {"inputs": inputs}
-        return json.dumps(payload, default=_plain)
-    return dump_input_data(inputs)
+    try:
+        if isinstance(inputs, dict):
+            # MLflow's dump_input_data mishandles dicts (it iterates keys as pairs): wrap them here.
+            payload = inputs if any(k in inputs for k in SCORING_KEYS) else {"inputs": inputs}
+            return json.dumps(payload, default=_plain)
+        return dump_input_data(inputs)
+    except (TypeError, ValueError) as exc:
+        raise MlflowException(
+            f"predict() cannot encode inputs of type {type(inputs).__name__} as JSON ({exc}): give a DataFrame, dict, "
+            "list, numpy array or a JSON string.",
+            error_code=INVALID_PARAMETER_VALUE,
+        ) from None
 
 
 def decode_answer(target: str, upstream: dict[str, Any]) -> Any:

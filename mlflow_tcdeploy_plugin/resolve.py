@@ -65,7 +65,7 @@ def check_syntax(uri: str) -> None:
         if not match:
             raise _invalid(uri, "expected models:/<name>/<version> or models:/<name>@<alias>")
         version = match["version"]
-        if version is not None and version != "latest" and not version.isdigit():
+        if version is not None and version != "latest" and not (version.isascii() and version.isdigit()):
             raise _invalid(uri, f"the version {version!r} is not a number or 'latest'")
         if match["name"].count(".") not in (0, 2) or any(not p for p in match["name"].split(".")):
             raise _invalid(uri, "a catalog model is named Catalog.Schema.Model (three non-empty parts)")

@@ -72,7 +72,8 @@ def coerce_scalar(
             return value.strip().lower() in TRUE
         raise invalid(f"Option {label!r} must be true or false, not {shown}.")
     if kind in ("int", "float"):
-        if isinstance(value, bool):
+        # Python's int() and float() also read other scripts' digits ("\uff11" is 1): only ASCII is a number here.
+        if isinstance(value, bool) or (isinstance(value, str) and not value.isascii()):
             raise invalid(f"Option {label!r} must be a number, not {shown}.")
         try:
             number = int(value) if kind == "int" else float(value)

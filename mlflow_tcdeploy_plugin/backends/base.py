@@ -9,15 +9,24 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import NOT_IMPLEMENTED
 
+from ..cloud.errors import CloudError
+from ..log import get_logger
+
 if TYPE_CHECKING:
     from ..resolve import ResolvedModel
+
+
+logger = get_logger(__name__)
+
+LOG_PAGE = 1000
+"""Lines a page: the APIs' maximum."""
 
 
 class State(Enum):
@@ -201,6 +210,12 @@ class Backend(ABC):
     """The API runs container images only: a model goes as the image tcdeploy builds of it."""
     creates_stopped = True
     """A deployment can be created stopped (``service_action=STOP``)."""
+    max_request: int | None = None
+    """Bytes a predict request may take, where the API says (None: no limit known)."""
+
+    def request_size(self, body: str) -> int:
+        """Bytes of the request that carries ``body`` to the endpoint."""
+        return len(body.encode("utf-8"))
 
     def require(self, feature: str) -> None:
         """Refuse, before anything is sent, a call to an optional method this backend does not implement."""
@@ -233,11 +248,32 @@ class Backend(ABC):
         raise NotImplementedError
 
     def iter_logs(self, query: LogQuery) -> Iterator[dict[str, Any]]:
-        """Every log line matching ``query``, following the cursor to the end."""
+        """Every log line matching ``query``, following the cursor to the end, one page in memory at a time.
+
+        Both APIs refuse to page past 10,000 entries (``FailedOperation.ContextLimitError``): the query then starts
+        again at the last timestamp given, skipping the lines of that timestamp it gave already.
+        """
         context: str | None = None
+        edge: str | None = None
+        at_edge: set[str] = set()
         while True:
-            page = self.logs_page(query, 1000, context)
-            yield from page.lines
+            try:
+                page = self.logs_page(query, LOG_PAGE, context)
+            except CloudError as exc:
+                bound = "start_time" if query.order == "ASC" else "end_time"
+                if exc.code != "FailedOperation.ContextLimitError" or edge is None or getattr(query, bound) == edge:
+                    raise  # (the last case: more than 10,000 lines share one timestamp; no window can split them)
+                logger.info("tcdeploy: the log cursor's limit is reached; continuing from %s", edge)
+                query, context = replace(query, **{bound: edge}), None
+                continue
+            for line in page.lines:
+                stamp, ident = str(line.get("Timestamp")), str(line.get("Id"))
+                if stamp == edge and ident in at_edge:
+                    continue
+                if stamp != edge:
+                    edge, at_edge = stamp, set()
+                at_edge.add(ident)
+                yield line
             if not page.context or not page.lines:
                 return
             context = page.context

@@ -88,6 +88,13 @@ class WeDataBackend(Backend):
     """WeData model services in one workspace and region."""
 
     name = NAME
+    max_request = 10 * 1024 * 1024
+    """The TC3 limit on a request body (reference §2.1): the input travels inside it as ``CurlData``."""
+    ENVELOPE = 1024
+    """Bytes of the other members of ModelServiceInterfaceCallTest, generously."""
+
+    def request_size(self, body: str) -> int:
+        return len(json.dumps(body).encode("utf-8")) + self.ENVELOPE
 
     def __init__(self, settings: Settings, **transport: Any) -> None:
         self.transport = Transport(settings, WEDATA, **transport)

@@ -166,6 +166,17 @@ class Emulator:
         with urllib.request.urlopen(request, timeout=30) as resp:
             return json.loads(resp.read())
 
+    def seed_logs(self, service_id: str, pod_name: str, lines: list[tuple[float, str]]) -> None:
+        """Add ``(unix time, message)`` log lines to a (WeData) service, as if its replicas had written them: volume
+        for paging tests and benchmarks, without running anything."""
+        if self._store is None or self._store.service(service_id) is None:
+            raise ValueError(f"no running emulator has a service {service_id!r}")
+        self._store.add_logs(service_id, pod_name, lines)
+
+    def stats(self) -> dict[str, Any]:
+        """``{"connections": n}``: TCP connections accepted so far (this call's own included)."""
+        return dict(self._admin("GET", "/_emulator/stats"))
+
     def request_log(self) -> list[dict[str, Any]]:
         """Every API request answered so far: action, service, members (secrets redacted), result code."""
         return self._admin("GET", "/_emulator/requests")

@@ -17,6 +17,8 @@ from typing import Any
 class FaultRule:
     latency: float = 0.0
     """Seconds added before the answer."""
+    jitter: float = 0.0
+    """Up to this many seconds more, drawn at random for each request."""
     throttle_rate: float = 0.0
     """Share of requests answered with ``RequestLimitExceeded``."""
     error_rate: float = 0.0
@@ -37,8 +39,8 @@ class FaultRule:
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be between 0 and 1, not {value}")
-        if self.latency < 0:
-            raise ValueError("latency must not be negative")
+        if self.latency < 0 or self.jitter < 0:
+            raise ValueError("latency and jitter must not be negative")
 
 
 @dataclass
@@ -109,4 +111,4 @@ class FaultInjector:
                 if rate and self._random.random() < rate:
                     fault = name
                     break
-            return Decision(rule.latency, fault)
+            return Decision(rule.latency + rule.jitter * self._random.random(), fault)

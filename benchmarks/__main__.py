@@ -1,0 +1,76 @@
+"""Every benchmark in one run: a table on stdout and the figures as JSON.
+
+    .venv/bin/python -m benchmarks [--quick] [--out benchmarks/results.json]
+
+Each figure is measured side by side with its baseline in the same run (interleaved rounds, median). Missed targets
+are printed as missed. Not part of the test suite: run it on a quiet machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+from . import calls, logs_memory, payloads, readiness, signing, startup
+from .figures import Figure
+from .setup import bench_world
+
+
+def _table(figures: list[Figure]) -> str:
+    rows = [("figure", "value", "baseline", "ratio", "target", "met")]
+    for f in figures:
+        rows.append(
+            (
+                f"{f.group}: {f.name}",
+                f"{f.value:,.2f} {f.unit}",
+                "" if f.baseline is None else f"{f.baseline:,.2f} {f.unit}",
+                "" if f.ratio is None else f"{f.ratio:.2f}",
+                f.target,
+                {True: "yes", False: "MISSED", None: ""}[f.met],
+            )
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    notes = [f"  {f.group}: {f.name}: {f.note}" for f in figures if f.note]
+    return "\n".join(lines) + "\n\nNotes:\n" + "\n".join(notes)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks")
+    parser.add_argument("--quick", action="store_true", help="fewer rounds and calls (a smoke run, noisier)")
+    parser.add_argument("--out", default="benchmarks/results.json", help="where the JSON goes")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    rounds, calls_each = (3, 60) if args.quick else (7, 500)
+    started = time.time()
+    figures = startup.run(rounds)
+    figures += payloads.codec(rounds)
+    with bench_world() as bench:
+        figures += calls.run(bench, calls_each, rounds)
+        figures += payloads.round_trips(bench, calls_each // 5, rounds)
+        figures += logs_memory.run(bench)
+        figures += signing.run(bench, 3.0 if args.quick else 10.0)
+        figures += readiness.run(bench, 3 if args.quick else 5)
+    machine = {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "seconds": round(time.time() - started, 1),
+        "quick": args.quick,
+    }
+    print(_table(figures))
+    print(f"\nMachine: {machine}")
+    Path(args.out).write_text(json.dumps({"machine": machine, "figures": [f.to_dict() for f in figures]}, indent=2))
+    print(f"Written: {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

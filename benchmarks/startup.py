@@ -1,0 +1,64 @@
+"""1. Start-up: a fresh process doing get_deploy_client("tcdeploy") vs one doing `import mlflow.deployments`; and the
+plugin's own import time (python -X importtime) inside the first."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+
+from .figures import Figure, interleaved, timed
+
+BASELINE = "import mlflow.deployments"
+PLUGIN = "import mlflow.deployments\nmlflow.deployments.get_deploy_client('tcdeploy')"
+ENV = {
+    "KERNEL_WEDATA_CLOUD_SDK_SECRET_ID": "AKIDbench",
+    "KERNEL_WEDATA_CLOUD_SDK_SECRET_KEY": "bench-key",
+    "WEDATA_WORKSPACE_ID": "100000001",
+}
+_LINE = re.compile(r"^import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)$")
+
+
+def _run(code: str, *flags: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, **ENV}
+    env.pop("TCDEPLOY_EMULATOR_URL", None)
+    return subprocess.run([sys.executable, *flags, "-c", code], env=env, capture_output=True, text=True, check=True)
+
+
+def plugin_import_us() -> int:
+    """Microseconds the plugin's own modules take to import in a get_deploy_client process: the cumulative time of
+    each top-level import of an ``mlflow_tcdeploy_plugin`` module (mlflow itself is already loaded by then)."""
+    total = 0
+    for line in _run(PLUGIN, "-X", "importtime").stderr.splitlines():
+        match = _LINE.match(line)
+        if match and match[3] == " " and match[4].startswith("mlflow_tcdeploy_plugin"):
+            total += int(match[2])
+    return total
+
+
+def run(rounds: int) -> list[Figure]:
+    medians = interleaved(
+        {"plugin": lambda: timed(lambda: _run(PLUGIN)), "baseline": lambda: timed(lambda: _run(BASELINE))}, rounds
+    )
+    imports = sorted(plugin_import_us() for _ in range(rounds))[rounds // 2]
+    return [
+        Figure(
+            "1 start-up",
+            "process with get_deploy_client('tcdeploy')",
+            medians["plugin"] * 1000,
+            "ms",
+            medians["baseline"] * 1000,
+            "ratio <= 1.05",
+            f"baseline: a process that imports mlflow.deployments; {rounds} interleaved rounds, median",
+        ),
+        Figure(
+            "1 start-up",
+            "plugin's own import time (-X importtime)",
+            imports / 1000,
+            "ms",
+            None,
+            "value <= 20",
+            "the mlflow_tcdeploy_plugin modules a get_deploy_client process imports, mlflow already loaded",
+        ),
+    ]
