@@ -39,6 +39,9 @@ case "$task" in
         ;;
     bench)
         venv
+        # Figure 3 (an unchanged redeploy with the gate and the image builder) needs trivy, an engine and a registry.
+        PYTHON=.venv/bin/python tools/install-trivy.sh .venv/bin
+        if engine=$(tools/docker-engine.sh .venv/bin/python); then eval "$engine"; fi
         .venv/bin/python -m benchmarks "$@"
         ;;
     lint)

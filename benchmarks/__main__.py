@@ -1,6 +1,6 @@
 """Every benchmark in one run: a table on stdout and the figures as JSON.
 
-    .venv/bin/python -m benchmarks [--quick] [--out benchmarks/results.json]
+    .venv/bin/python -m benchmarks [--quick] [--only N …] [--out benchmarks/results.json]
 
 Each figure is measured side by side with its baseline in the same run (interleaved rounds, median). Missed targets
 are printed as missed. Not part of the test suite: run it on a quiet machine.
@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import calls, logs_memory, payloads, readiness, signing, startup
+from . import calls, logs_memory, payloads, readiness, redeploy, signing, startup
 from .figures import Figure
 from .setup import bench_world
 
@@ -46,18 +46,29 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
     parser.add_argument("--quick", action="store_true", help="fewer rounds and calls (a smoke run, noisier)")
     parser.add_argument("--out", default="benchmarks/results.json", help="where the JSON goes")
+    parser.add_argument("--only", type=int, nargs="*", default=[], help="figure numbers to run (default: all)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     rounds, calls_each = (3, 60) if args.quick else (7, 500)
     started = time.time()
-    figures = startup.run(rounds)
-    figures += payloads.codec(rounds)
+    wanted = set(args.only) or set(range(1, 8))
+    figures: list[Figure] = []
+    if 1 in wanted:
+        figures += startup.run(rounds)
+    if 4 in wanted:
+        figures += payloads.codec(rounds)
     with bench_world() as bench:
-        figures += calls.run(bench, calls_each, rounds)
-        figures += payloads.round_trips(bench, calls_each // 5, rounds)
-        figures += logs_memory.run(bench)
-        figures += signing.run(bench, 3.0 if args.quick else 10.0)
-        figures += readiness.run(bench, 3 if args.quick else 5)
+        steps = [
+            (2, lambda: calls.run(bench, calls_each, rounds)),
+            (3, lambda: redeploy.run(bench)),
+            (4, lambda: payloads.round_trips(bench, calls_each // 5, rounds)),
+            (5, lambda: logs_memory.run(bench)),
+            (6, lambda: signing.run(bench, 3.0 if args.quick else 10.0)),
+            (7, lambda: readiness.run(bench, 3 if args.quick else 5)),
+        ]
+        for number, step in steps:
+            if number in wanted:
+                figures += step()
     machine = {
         "python": platform.python_version(),
         "platform": platform.platform(),
@@ -67,7 +78,13 @@ def main(argv: list[str] | None = None) -> int:
     }
     print(_table(figures))
     print(f"\nMachine: {machine}")
-    Path(args.out).write_text(json.dumps({"machine": machine, "figures": [f.to_dict() for f in figures]}, indent=2))
+    out = Path(args.out)
+    kept: list[dict[str, object]] = []
+    if args.only and out.exists():  # a partial run replaces its own figures in the last full run's file
+        kept = [f for f in json.loads(out.read_text())["figures"] if int(str(f["group"]).split()[0]) not in wanted]
+    results = kept + [f.to_dict() for f in figures]
+    results.sort(key=lambda f: int(str(f["group"]).split()[0]))
+    out.write_text(json.dumps({"machine": machine, "figures": results}, indent=2))
     print(f"Written: {args.out}")
     return 0
 
