@@ -65,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
             (5, lambda: logs_memory.run(bench)),
             (6, lambda: signing.run(bench, 3.0 if args.quick else 10.0)),
             (7, lambda: readiness.run(bench, 3 if args.quick else 5)),
+            (7, lambda: readiness.run_image(bench, 3 if args.quick else 5)),
         ]
         for number, step in steps:
             if number in wanted:

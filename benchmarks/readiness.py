@@ -1,16 +1,19 @@
-"""7. Time to RUNNING of a MODEL service in the emulator, with its breakdown, read from the emulator's events and the
-replica's own log lines."""
+"""7. Time to RUNNING of a MODEL service and of an IMAGE service in the emulator, with their breakdown, read from the
+emulator's events, the replica's own log lines and the Docker engine's container events."""
 
 from __future__ import annotations
 
 import itertools
+import sys
 import time
+import uuid
 from datetime import datetime
 from typing import Any
 
 from mlflow_tcdeploy_plugin import TcDeploymentClient
 
 from .figures import Figure
+from .redeploy import REGISTRY, image_options, unavailable
 from .setup import Bench, sdk
 
 PHASES = (
@@ -64,6 +67,72 @@ def run(bench: Bench, rounds: int) -> list[Figure]:
         Figure(
             "7 readiness",
             "MODEL service: create_deployment call until RUNNING (emulator, no NEW delay)",
+            medians[-1],
+            "s",
+            None,
+            "",
+            f"median of {rounds}: {breakdown}",
+        )
+    ]
+
+
+IMAGE_PHASES = (
+    ("scheduled", "the create call → the pod is created"),
+    ("container start", "pod created → the engine starts the container (the image is on the engine already)"),
+    ("server start", "container started → it answers HTTP (MLflow's scoring server in the image loads the model)"),
+    ("running", "ready → the service is RUNNING"),
+)
+
+
+def run_image(bench: Bench, rounds: int) -> list[Figure]:
+    engine, reason = unavailable(need_trivy=False)
+    if reason is not None:
+        print(f"7 readiness (IMAGE): not measured: {reason}", file=sys.stderr)
+        return []
+    client = TcDeploymentClient()
+    raw = sdk(bench, "wedata")
+    repository = f"{REGISTRY}/tcdeploy-bench-{uuid.uuid4().hex[:8]}/iris"
+    built = client.create_deployment(
+        "bench-image-build",
+        bench.catalog_uri,
+        config={**image_options(bench, repository), "scan": "off", "wait": "false"},
+    )
+    client.delete_endpoint("bench-image-build")
+    image = f'{{"image_type": "CUSTOM", "image_url": "{built["image"]["reference"]}"}}'
+    samples: list[list[float]] = []
+    for i in range(rounds):
+        started = time.time()
+        made = client.create_deployment(
+            f"bench-image-{i}", bench.catalog_uri, config={"image_info": image, "scan": "off", "poll_interval": "0.05"}
+        )
+        returned = time.time()
+        events = _events(raw, made["name"])
+        pod = client.get_deployment(made["name"])["pod_infos"][0]["name"]
+        docker_events = engine.events(since=int(started), until=int(time.time()) + 1, decode=True)
+        container = next(
+            e["timeNano"] / 1e9
+            for e in docker_events
+            if e.get("Type") == "container"
+            and e.get("Action") == "start"
+            and (e.get("Actor") or {}).get("Attributes", {}).get("name") == pod
+        )
+        marks = [
+            started,
+            events["Created pod"],
+            container,
+            events["Replica is ready"],
+            events["All replicas are available"],
+        ]
+        samples.append([b - a for a, b in itertools.pairwise(marks)] + [returned - started])
+        client.delete_endpoint(f"bench-image-{i}")
+    for found in engine.images.list(name=repository):
+        engine.images.remove(found.id, force=True)
+    medians = [sorted(column)[len(column) // 2] for column in zip(*samples, strict=True)]
+    breakdown = ", ".join(f"{name} {value:.2f} s" for (name, _), value in zip(IMAGE_PHASES, medians, strict=False))
+    return [
+        Figure(
+            "7 readiness",
+            "IMAGE service: create_deployment call until RUNNING (emulator, Docker engine, image present)",
             medians[-1],
             "s",
             None,

@@ -28,9 +28,9 @@ def _trivy() -> Path:
     return Path(os.environ.get("TCDEPLOY_TRIVY_BIN") or shutil.which("trivy") or Path(sys.executable).parent / "trivy")
 
 
-def _unavailable() -> tuple[Any, str | None]:
-    """The Docker client, and why the figure cannot be measured here (None when it can)."""
-    if not _trivy().exists():
+def unavailable(need_trivy: bool = True) -> tuple[Any, str | None]:
+    """The Docker client, and why a figure that needs it cannot be measured here (None when it can)."""
+    if need_trivy and not _trivy().exists():
         return None, "trivy is not installed (./build.sh bench installs it)"
     try:
         import docker
@@ -64,6 +64,13 @@ def _gate_env(root: Path) -> Path:
     return runs
 
 
+def image_options(bench: Bench, repository: str) -> dict[str, str]:
+    """What a build on this machine needs: its CA certificates (a TLS-intercepting proxy here) and a package index."""
+    bundle = bench.root / "ca-bundle.pem"
+    bundle.write_text("\n".join(p.read_text() for p in CA_FILES if p.is_file()))
+    return {"image_repository": repository, "ca_bundle": str(bundle), "pip_index_url": PIP_INDEX_URL}
+
+
 def _scans(runs: Path) -> list[str]:
     """The trivy runs that scanned (the gate also asks `trivy version` for the DB's date, which scans nothing)."""
     lines = runs.read_text().splitlines() if runs.exists() else []
@@ -71,21 +78,13 @@ def _scans(runs: Path) -> list[str]:
 
 
 def run(bench: Bench) -> list[Figure]:
-    engine, reason = _unavailable()
+    engine, reason = unavailable()
     if reason is not None:
         print(f"3 redeploy: not measured: {reason}", file=sys.stderr)
         return []
     runs = _gate_env(bench.root)
-    bundle = bench.root / "ca-bundle.pem"
-    bundle.write_text("\n".join(p.read_text() for p in CA_FILES if p.is_file()))
     repository = f"{REGISTRY}/tcdeploy-bench-{uuid.uuid4().hex[:8]}/iris"
-    config = {
-        "image_repository": repository,
-        "ca_bundle": str(bundle),
-        "pip_index_url": PIP_INDEX_URL,
-        "scan": "required",
-        "wait": "false",
-    }
+    config = {**image_options(bench, repository), "scan": "required", "wait": "false"}
     client = TcDeploymentClient()
     work = []
     for i in (1, 2):
