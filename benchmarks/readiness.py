@@ -29,6 +29,13 @@ def _logged_at(message: str) -> float:
     return datetime.strptime(message[:23], "%Y-%m-%d %H:%M:%S,%f").timestamp()
 
 
+def _figure(what: str, phases: tuple[tuple[str, str], ...], samples: list[list[float]]) -> Figure:
+    """The median total (the last column of each sample) and the median of each phase."""
+    medians = [sorted(column)[len(column) // 2] for column in zip(*samples, strict=True)]
+    breakdown = ", ".join(f"{name} {value:.2f} s" for (name, _), value in zip(phases, medians, strict=False))
+    return Figure("7 readiness", what, medians[-1], "s", None, "", f"median of {len(samples)}: {breakdown}")
+
+
 def _events(raw: Any, service_id: str) -> dict[str, float]:
     answer = raw.call_json("ListModelServiceEvents", {"ServiceId": service_id, "Order": "ASC", "Limit": 100})
     return {
@@ -61,19 +68,7 @@ def run(bench: Bench, rounds: int) -> list[Figure]:
         ]
         samples.append([b - a for a, b in itertools.pairwise(marks)] + [returned - started])
         client.delete_endpoint(f"bench-ready-{i}")
-    medians = [sorted(column)[len(column) // 2] for column in zip(*samples, strict=True)]
-    breakdown = ", ".join(f"{name} {value:.2f} s" for (name, _), value in zip(PHASES, medians, strict=False))
-    return [
-        Figure(
-            "7 readiness",
-            "MODEL service: create_deployment call until RUNNING (emulator, no NEW delay)",
-            medians[-1],
-            "s",
-            None,
-            "",
-            f"median of {rounds}: {breakdown}",
-        )
-    ]
+    return [_figure("MODEL service: create_deployment call until RUNNING (emulator, no NEW delay)", PHASES, samples)]
 
 
 IMAGE_PHASES = (
@@ -127,16 +122,5 @@ def run_image(bench: Bench, rounds: int) -> list[Figure]:
         client.delete_endpoint(f"bench-image-{i}")
     for found in engine.images.list(name=repository):
         engine.images.remove(found.id, force=True)
-    medians = [sorted(column)[len(column) // 2] for column in zip(*samples, strict=True)]
-    breakdown = ", ".join(f"{name} {value:.2f} s" for (name, _), value in zip(IMAGE_PHASES, medians, strict=False))
-    return [
-        Figure(
-            "7 readiness",
-            "IMAGE service: create_deployment call until RUNNING (emulator, Docker engine, image present)",
-            medians[-1],
-            "s",
-            None,
-            "",
-            f"median of {rounds}: {breakdown}",
-        )
-    ]
+    what = "IMAGE service: create_deployment call until RUNNING (emulator, Docker engine, image present)"
+    return [_figure(what, IMAGE_PHASES, samples)]

@@ -237,9 +237,6 @@ def describe_model_service_group(ctx: Context, params: dict[str, Any]) -> dict[s
     return {"ServiceGroup": group_view(ctx, _group(ctx, params["ServiceGroupId"]))}
 
 
-_FILTERS = wd.GROUP_FILTERS  # the same names, read from a TI-ONE group view
-
-
 @tione_action("DescribeModelServiceGroups")
 def describe_model_service_groups(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     offset, limit = params.get("Offset", 0), params.get("Limit", 20)
@@ -247,13 +244,13 @@ def describe_model_service_groups(ctx: Context, params: dict[str, Any]) -> dict[
     wd.check_range("Limit", limit, 1, 100)
     filters = params.get("Filters") or []
     for f in filters:
-        if f["Name"] not in _FILTERS:
-            raise invalid_value("Filters.Name", f"{f['Name']!r} is not one of {', '.join(_FILTERS)} here.")
+        if f["Name"] not in wd.GROUP_FILTERS:
+            raise invalid_value("Filters.Name", f"{f['Name']!r} is not one of {', '.join(wd.GROUP_FILTERS)} here.")
     groups = ctx.store.groups(ctx.workspace_id)
     column = {"CreateTime": "created", "UpdateTime": "updated"}[params.get("OrderField") or "CreateTime"]
     groups.sort(key=lambda g: g[column], reverse=params.get("Order", "DESC") == "DESC")
     views = [group_view(ctx, g) for g in groups]
-    matching = [g for g in views if all(_FILTERS[f["Name"]](g, f.get("Values") or []) for f in filters)]
+    matching = [g for g in views if all(wd.GROUP_FILTERS[f["Name"]](g, f.get("Values") or []) for f in filters)]
     return {
         "TotalCount": len(matching),
         "ServiceGroups": matching[offset : offset + limit],

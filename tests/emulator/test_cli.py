@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shlex
 import signal
 import subprocess
 import sys
@@ -14,63 +13,15 @@ from typing import Any
 
 import pytest
 
-from mlflow_tcdeploy_plugin.emulator.signing import Credentials
 from tests.conftest import SECRET_ID, SECRET_KEY, Registry, data, wait_status
+from tests.emulator.conftest import RunningEmulator, start_emulator_process
 
 pytestmark = pytest.mark.slow
 
 
-class _Running:
-    def __init__(self, proc: subprocess.Popen[str], env: dict[str, str]) -> None:
-        self.proc = proc
-        self.env = env
-        url = env["TCDEPLOY_EMULATOR_URL"]
-        self.endpoint = url.removeprefix("http://")
-        self.url = url
-        self.credentials = Credentials(SECRET_ID, SECRET_KEY)
-
-
-def _start(data_dir: Path, *extra: str) -> _Running:
-    argv = [
-        sys.executable,
-        "-m",
-        "mlflow_tcdeploy_plugin.cli",
-        "emulator",
-        "--port",
-        "0",
-        "--data-dir",
-        str(data_dir),
-        "--secret-id",
-        SECRET_ID,
-        "--secret-key",
-        SECRET_KEY,
-        "--new-delay",
-        "0",
-        *extra,
-    ]
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    expected = {
-        "TCDEPLOY_EMULATOR_URL",
-        "KERNEL_WEDATA_CLOUD_SDK_SECRET_ID",
-        "KERNEL_WEDATA_CLOUD_SDK_SECRET_KEY",
-        "WEDATA_WORKSPACE_ID",
-    } | ({"MLFLOW_TRACKING_URI"} if "--mlflow-tracking-uri" in extra else set())
-    env: dict[str, str] = {}
-    assert proc.stdout is not None
-    while not expected <= env.keys():
-        line = proc.stdout.readline()
-        if not line:
-            pytest.fail(f"the emulator exited with {proc.wait()} before printing its environment")
-        export, assignment = shlex.split(line)
-        assert export == "export"
-        name, _, value = assignment.partition("=")
-        env[name] = value
-    return _Running(proc, env)
-
-
 @pytest.fixture
-def started() -> Iterator[list[_Running]]:
-    running: list[_Running] = []
+def started() -> Iterator[list[RunningEmulator]]:
+    running: list[RunningEmulator] = []
     yield running
     for emu in running:
         if emu.proc.poll() is None:
@@ -78,15 +29,15 @@ def started() -> Iterator[list[_Running]]:
             emu.proc.wait()
 
 
-def _client(emu: _Running) -> Any:
+def _client(emu: RunningEmulator) -> Any:
     from tests.conftest import sdk_client
 
     return sdk_client(emu)
 
 
-def test_prints_environment_then_serves_and_stops_on_signals(tmp_path: Path, started: list[_Running]) -> None:
+def test_prints_environment_then_serves_and_stops_on_signals(tmp_path: Path, started: list[RunningEmulator]) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
-        emu = _start(tmp_path / f"d{signum}")
+        emu = start_emulator_process(tmp_path / f"d{signum}")
         started.append(emu)
         assert emu.env["KERNEL_WEDATA_CLOUD_SDK_SECRET_ID"] == SECRET_ID
         assert emu.env["KERNEL_WEDATA_CLOUD_SDK_SECRET_KEY"] == SECRET_KEY
@@ -117,9 +68,9 @@ def test_refuses_a_non_loopback_address(tmp_path: Path) -> None:
     assert "loopback" in result.stderr and "--allow-remote" in result.stderr
 
 
-def test_state_and_replicas_survive_kill_9(tmp_path: Path, registry: Registry, started: list[_Running]) -> None:
+def test_state_and_replicas_survive_kill_9(tmp_path: Path, registry: Registry, started: list[RunningEmulator]) -> None:
     data_dir = tmp_path / "state"
-    emu = _start(data_dir, "--mlflow-tracking-uri", registry.tracking_uri)
+    emu = start_emulator_process(data_dir, "--mlflow-tracking-uri", registry.tracking_uri)
     started.append(emu)
     assert emu.env["MLFLOW_TRACKING_URI"] == registry.tracking_uri
     client = _client(emu)
@@ -137,7 +88,7 @@ def test_state_and_replicas_survive_kill_9(tmp_path: Path, registry: Registry, s
     os.kill(emu.proc.pid, signal.SIGKILL)
     emu.proc.wait()
 
-    emu = _start(data_dir, "--mlflow-tracking-uri", registry.tracking_uri)
+    emu = start_emulator_process(data_dir, "--mlflow-tracking-uri", registry.tracking_uri)
     started.append(emu)
     client = _client(emu)
     # The replica kept running while the emulator was gone: it is adopted, not started again.

@@ -9,8 +9,6 @@ import json
 import os
 import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
 import urllib.request
@@ -22,7 +20,8 @@ import pytest
 from mlflow_tcdeploy_plugin import TcDeploymentClient
 from mlflow_tcdeploy_plugin.backends import make_backend
 from mlflow_tcdeploy_plugin.cloud.retry import RetryPolicy
-from tests.conftest import SECRET_ID, SECRET_KEY, Registry, data, register_model, sdk_client, start_emulator
+from tests.conftest import Registry, data, register_model, sdk_client, start_emulator
+from tests.emulator.conftest import RunningEmulator, start_emulator_process
 
 pytestmark = pytest.mark.slow
 
@@ -117,31 +116,8 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _start(data_dir: Path, port: int, tracking: str) -> subprocess.Popen[str]:
-    command = [
-        sys.executable,
-        "-m",
-        "mlflow_tcdeploy_plugin.cli",
-        "emulator",
-        "--port",
-        str(port),
-        "--data-dir",
-        str(data_dir),
-        "--secret-id",
-        SECRET_ID,
-        "--secret-key",
-        SECRET_KEY,
-        "--mlflow-tracking-uri",
-        tracking,
-        "--new-delay",
-        "0",
-    ]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    assert process.stdout is not None
-    for line in process.stdout:  # the emulator prints its environment once it accepts requests
-        if "TCDEPLOY_EMULATOR_URL" in line:
-            return process
-    raise AssertionError("the emulator did not start")
+def _start(data_dir: Path, port: int, tracking: str) -> RunningEmulator:
+    return start_emulator_process(data_dir, "--port", str(port), "--mlflow-tracking-uri", tracking)
 
 
 def test_a_killed_emulator_loses_nothing(
@@ -149,12 +125,7 @@ def test_a_killed_emulator_loses_nothing(
 ) -> None:
     port = _free_port()
     emulator = _start(tmp_path / "crash", port, registry.tracking_uri)
-    for name, value in {
-        "TCDEPLOY_EMULATOR_URL": f"http://127.0.0.1:{port}",
-        "KERNEL_WEDATA_CLOUD_SDK_SECRET_ID": SECRET_ID,
-        "KERNEL_WEDATA_CLOUD_SDK_SECRET_KEY": SECRET_KEY,
-        "WEDATA_WORKSPACE_ID": "100000001",
-    }.items():
+    for name, value in emulator.env.items():
         monkeypatch.setenv(name, value)
     first, second, trained = model
     client = _client(RetryPolicy(max_attempts=12, base_delay=0.2, max_delay=2.0))
@@ -173,18 +144,15 @@ def test_a_killed_emulator_loses_nothing(
     try:
         time.sleep(6)  # well inside the first lifecycle: creating, waiting or predicting
         killed_at = time.time()
-        os.kill(emulator.pid, signal.SIGKILL)
-        emulator.wait()
+        os.kill(emulator.proc.pid, signal.SIGKILL)
+        emulator.proc.wait()
         time.sleep(1)
         emulator = _start(tmp_path / "crash", port, registry.tracking_uri)
         worker.join(timeout=600)
         assert not worker.is_alive() and not failures, failures
         assert len(done) == 3
 
-        class _Emu:
-            endpoint = f"127.0.0.1:{port}"
-
-        raw = sdk_client(_Emu())
+        raw = sdk_client(emulator)
         _check_nothing_left(raw, done)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/_emulator/requests", timeout=10) as answer:
             log = json.loads(answer.read())
@@ -192,5 +160,5 @@ def test_a_killed_emulator_loses_nothing(
         assert any(r["action"] == "CreateMLModelServices" and r["code"] == "Success" for r in before)  # kept
         print(f"\nkilled after {len(before)} requests; {len(log) - len(before)} more after the restart")
     finally:
-        emulator.kill()
-        emulator.wait()
+        emulator.proc.kill()
+        emulator.proc.wait()
