@@ -16,10 +16,10 @@ class CommandError(Exception):
         super().__init__(f"{argv[0]} {what}" + (f": {tail}" if tail else ""))
 
 
-def run(argv: list[str], timeout: float) -> str:
+def run(argv: list[str], timeout: float, env: dict[str, str] | None = None) -> str:
     """Return the program's stdout; raise ``CommandError`` on a non-zero exit or a timeout."""
     try:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL, env=env)
     except subprocess.TimeoutExpired as exc:
         stderr = exc.stderr.decode(errors="replace") if isinstance(exc.stderr, bytes) else exc.stderr or ""
         raise CommandError(argv, None, stderr, timed_out=True) from exc

@@ -137,12 +137,29 @@ def _scan_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "scan",
         help="run the dependency gate (Trivy) on a model, as a deployment would",
-        description="Scan a model's Python requirements with Trivy and apply the gate's policy. "
+        description="Resolve everything a model's Python requirements would install (with uv, for the model's Python "
+        "on Linux), scan it with Trivy and apply the gate's policy. "
         "Exit code 0: passed; 1: refused by the policy; 2: the gate could not decide.",
     )
     p.add_argument("model_uri", help="models:/Catalog.Schema.Model/1, models:/name/1, models:/name@alias, runs:/…")
     p.add_argument("--fail-on", default="CRITICAL", help="least severity that fails (default: CRITICAL)")
-    p.add_argument("--format", choices=("table", "json"), default="table")
+    p.add_argument(
+        "--format",
+        choices=("table", "json", "sarif", "junit", "cyclonedx"),
+        default="table",
+        help="table (default), json (the summary and findings), sarif (SARIF 2.1.0 for code-scanning dashboards), "
+        "junit (CI test reports) or cyclonedx (the SBOM of the resolved set)",
+    )
+    p.add_argument("--policy", metavar="FILE.rego", help="a Rego policy whose deny messages refuse the model")
+    p.add_argument(
+        "--allow-unscanned",
+        metavar="JSON",
+        help='requirements that may go out unscanned: {"<requirement>": {"reason": "…", "expires": "YYYY-MM-DD"}}',
+    )
+    p.add_argument("--index-url", help="package index to resolve from (default: $TCDEPLOY_PIP_INDEX_URL, else PyPI)")
+    p.add_argument("--extra-index-url", help="an extra package index to resolve from")
+    p.add_argument("--ca-bundle", help="a PEM file of extra CA certificates for the package index")
+    p.add_argument("--platform", default="linux/amd64", help="platform to resolve for (default: linux/amd64)")
     p.add_argument("--ignore", action="append", default=[], metavar="ID[:reason]", help="advisory to accept")
     p.add_argument("--ignore-unfixed", action="store_true", help="findings without a fix do not fail")
     p.add_argument(
@@ -172,7 +189,6 @@ def _run_scan(args: argparse.Namespace) -> int:
     from .resolve import resolve
     from .scan import gate
     from .scan.config import gate_config
-    from .scan.report import Finding, table
 
     config = {
         "scan": args.mode,
@@ -184,6 +200,12 @@ def _run_scan(args: argparse.Namespace) -> int:
         "scan_cache_dir": args.trivy_cache_dir,
         "scan_offline": args.offline,
         "scan_report_dir": args.report_dir,
+        "scan_policy": args.policy,
+        "scan_allow_unscanned": args.allow_unscanned,
+        "pip_index_url": args.index_url,
+        "pip_extra_index_url": args.extra_index_url,
+        "ca_bundle": args.ca_bundle,
+        "platform": args.platform,
     }
     try:
         options = opt.parse({k: v for k, v in config.items() if v is not None}, opt.CREATE)
@@ -200,24 +222,44 @@ def _run_scan(args: argparse.Namespace) -> int:
     if summary["status"] == "error":
         print(f"tcdeploy scan: {summary['reason']}", file=sys.stderr)
         return 2
-    findings = json.loads(Path(summary["report_path"]).read_text())["findings"]
-    if args.format == "json":
-        print(json.dumps({**summary, "findings": findings}, indent=2))
+    document = json.loads(Path(summary["report_path"]).read_text())
+    if args.format in ("sarif", "junit", "cyclonedx"):
+        from .scan import formats
+
+        output = getattr(formats, args.format)(document)
+        print(output if isinstance(output, str) else json.dumps(output, indent=2))
+    elif args.format == "json":
+        print(json.dumps({**summary, "findings": document["findings"]}, indent=2))
     else:
-        counts = ", ".join(f"{n} {s}" for s, n in summary["counts"].items() if n) or "no findings"
-        print(
-            f"{args.model_uri}: {summary['status'].upper()} ({counts}; fail on {summary['policy']['fail_on']}; "
-            f"trivy {summary['trivy_version']}, DB {summary['db_updated_at'] or 'unknown'})"
-        )
-        print(table([Finding(**f) for f in findings]))
-        for item in summary["not_scanned"]:
-            print(f"not scanned: {item}")
-        for ident, reason in summary["ignored"].items():
-            print(f"ignored: {ident} ({reason})")
-        for ident, why in summary["lapsed"].items():
-            print(f"not ignored: {ident} ({why})")
-        print(f"report: {summary['report_path']}")
+        _print_table(args.model_uri, summary, document)
     return code
+
+
+def _print_table(model_uri: str, summary: dict[str, Any], document: dict[str, Any]) -> None:
+    from .scan.report import Finding, table
+
+    counts = ", ".join(f"{n} {s}" for s, n in summary["counts"].items() if n) or "no findings"
+    coverage, target = summary["coverage"], summary["target"]
+    print(
+        f"{model_uri}: {summary['status'].upper()} ({counts}; fail on {summary['policy']['fail_on']}; "
+        f"trivy {summary['trivy_version']}, DB {summary['db_updated_at'] or 'unknown'})"
+    )
+    print(
+        f"coverage: {coverage['scanned']}/{coverage['total']} packages scanned ({coverage['percent']:g}%), resolved "
+        f"for Python {target['python_version']} on {target['platform']}"
+    )
+    print(table([Finding.from_json(f) for f in document["findings"]]))
+    for item in summary["not_scanned"]:
+        print(f"not scanned: {item}")
+    for requirement, reason in summary["allowed_unscanned"].items():
+        print(f"allowed unscanned: {requirement} ({reason})")
+    for message in summary["denied"]:
+        print(f"denied by the policy: {message}")
+    for ident, reason in summary["ignored"].items():
+        print(f"ignored: {ident} ({reason})")
+    for ident, why in summary["lapsed"].items():
+        print(f"not ignored: {ident} ({why})")
+    print(f"report: {summary['report_path']}\nSBOM: {summary['sbom_path']}")
 
 
 ENV_REGISTRY_PASSWORD = "TCDEPLOY_REGISTRY_PASSWORD"

@@ -145,6 +145,22 @@ def _ca_bundle(value: Any) -> str:
     return str(path.resolve())
 
 
+def _allow_unscanned(value: Any) -> dict[str, Any]:
+    from .scan.policy import parse_allow_unscanned  # the scan package loads only when the option is given
+
+    try:
+        return parse_allow_unscanned(parse_json("scan_allow_unscanned", value))
+    except ValueError as exc:
+        raise invalid(f"Option 'scan_allow_unscanned': {exc}.") from exc
+
+
+def _rego_file(value: Any) -> str:
+    path = Path(coerce_scalar("scan_policy", "str", value)).expanduser()
+    if path.suffix != ".rego" or not path.is_file():
+        raise invalid(f"scan_policy {str(path)!r} is not a .rego file that exists: give the path of your policy.")
+    return str(path.resolve())
+
+
 def _platform(value: Any) -> str:
     text = coerce_scalar("platform", "str", value)
     if not _PLATFORM_RE.match(text):
@@ -425,6 +441,31 @@ OPTIONS: tuple[Option, ...] = (
         "(exp:YYYY-MM-DD honoured).",
         scopes=PREPARE,
     ),
+    Option(
+        "scan_allow_unscanned",
+        "custom",
+        "Requirements that may go out unscanned under scan=required (conda packages, URLs, local files): "
+        '{"<requirement or package name>": {"reason": "…", "expires": "YYYY-MM-DD"}}; from that date they block again.',
+        scopes=PREPARE,
+        parse_with=_allow_unscanned,
+    ),
+    Option(
+        "scan_os_fail_on",
+        "str",
+        "Least severity of a fixed advisory in the image's OS packages (the base image's distribution) that blocks; "
+        "advisories the distribution has not fixed are reported, never blocking; NONE: report only.",
+        "CRITICAL",
+        choices=("UNKNOWN", "LOW", "MEDIUM", "HIGH", "CRITICAL", "NONE"),
+        scopes=PREPARE,
+    ),
+    Option(
+        "scan_policy",
+        "custom",
+        "A .rego file (OPA's Rego) evaluated over the gate's report: each message of its `deny` rule refuses the "
+        "model, besides the built-in rules. Needs `pip install 'mlflow-tcdeploy-plugin[rego]'`.",
+        scopes=PREPARE,
+        parse_with=_rego_file,
+    ),
     Option("scan_timeout", "float", "Seconds Trivy may run.", 300.0, bounds=(1, 3600), scopes=PREPARE),
     Option(
         "scan_max_db_age",
@@ -478,21 +519,23 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "pip_index_url",
         "custom",
-        "Package index the image build installs from (pip --index-url), e.g. a mirror.",
+        "Package index the gate resolves from and the image build installs from (pip --index-url), e.g. a mirror. "
+        "Default: $TCDEPLOY_PIP_INDEX_URL, else PyPI.",
         scopes=PREPARE,
         parse_with=_index_url("pip_index_url"),
     ),
     Option(
         "pip_extra_index_url",
         "custom",
-        "An extra package index for the image build (pip --extra-index-url).",
+        "An extra package index for the gate and the image build (pip --extra-index-url).",
         scopes=PREPARE,
         parse_with=_index_url("pip_extra_index_url"),
     ),
     Option(
         "ca_bundle",
         "custom",
-        "A PEM file of CA certificates the image build must trust (networks that intercept TLS).",
+        "A PEM file of CA certificates the gate's resolver and the image build must trust (networks that intercept "
+        "TLS).",
         scopes=PREPARE,
         parse_with=_ca_bundle,
     ),
@@ -513,7 +556,7 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "platform",
         "custom",
-        "Platform the images are built for.",
+        "Platform the images are built for, and the gate resolves for (linux/amd64 or linux/arm64).",
         "linux/amd64",
         scopes=PREPARE,
         parse_with=_platform,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlflow.exceptions import MlflowException
@@ -79,11 +80,15 @@ def image(
     need_local: bool = False,
     default_repository: str | None = None,
 ) -> tuple[BuiltImage, ImageOptions]:
-    """Build (or find) the model's images; with ``scan_image``, scan the model image under the gate's policy."""
+    """Build (or find) the model's images. With the gate's verdict, the environment image installs exactly the set
+    the gate judged, and is itself judged (``trivy image``: its OS packages, and its Python packages must be that
+    set); with ``scan_image``, the model image is scanned too."""
     from . import image as images
 
     image_options = images.options(options, default_repository)
     info = model.ml_model_info
+    lock = Path(scan["lock_path"]).read_text() if scan.get("status") == "passed" and scan.get("lock_path") else ""
+    coverage = scan.get("coverage") or {}
     provenance = images.Provenance(
         model_uri=model.model_uri,
         title=info.get("Name") or model.model_uri,
@@ -92,10 +97,22 @@ def image(
         run_id=model.run_id or "",
         scan_status=str(scan.get("status") or ""),
         scan_db_updated_at=str(scan.get("db_updated_at") or ""),
+        scan_coverage=f"{coverage['scanned']}/{coverage['total']}" if coverage else "",
+        lock=lock,
     )
     scan_it = bool(opt.value(options, "scan_image"))
     builder = images.Builder(image_options, images.build_root())
     built = builder.build(info["ModelPath"], provenance, need_local=need_local or scan_it)
+    if lock:
+        from .scan import environment
+
+        built.env_scan = environment.check(
+            built.env_image,
+            built.env_key,
+            lock,
+            gate_config(options, os.environ),
+            lambda: builder.ensure_local(built.env_image),
+        )
     if scan_it:
         from .scan import gate as scan_gate
 

@@ -242,20 +242,54 @@ def trivy_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build(tmp_path_factory.mktemp("trivy-cache"))
 
 
+@pytest.fixture(scope="session")
+def package_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A local package index the gate resolves from, so its tests are hermetic: stand-ins for what the test models
+    and the serving stack name (at the versions they name), and ``tinytop``: 1.0 pins ``tinydep`` 1.0 (which
+    tests/fixtures/advisories.json makes vulnerable), 2.0 pins the fixed 1.1."""
+    import mlflow
+    import sklearn
+
+    from tests.fixtures.package_index import Dist, PackageIndex
+
+    dists = [
+        Dist("mlflow", mlflow.__version__, (f"mlflow-skinny=={mlflow.__version__}",)),
+        Dist("mlflow-skinny", mlflow.__version__, ("pyyaml>=5.1",)),
+        Dist("gunicorn", "23.0.0", ('gevent>=1.4.0; extra == "gevent"',)),
+        Dist("gevent", "25.5.1"),
+        Dist("scikit-learn", sklearn.__version__, ("threadpoolctl>=3.1.0",)),
+        Dist("threadpoolctl", "3.6.0"),
+        Dist("pyyaml", "5.3"),
+        Dist("pyyaml", "6.0.2"),
+        Dist("requests", "2.19.0"),
+        Dist("tinytop", "1.0", ("tinydep==1.0",)),
+        Dist("tinytop", "2.0", ("tinydep==1.1",)),
+        Dist("tinydep", "1.0"),
+        Dist("tinydep", "1.1"),
+    ]
+    with PackageIndex(tmp_path_factory.mktemp("package-index"), dists) as index:
+        yield index
+
+
 @dataclass
 class GateEnv:
     runs_file: Path
     report_dir: Path
     env: dict[str, str]
     trivy_cache: Path
+    index: Any
+    """The local package index the gate resolves from (``TCDEPLOY_PIP_INDEX_URL``)."""
 
     def trivy_runs(self) -> list[str]:
         return self.runs_file.read_text().splitlines() if self.runs_file.exists() else []
 
 
 @pytest.fixture
-def gate_env(trivy_bin: str, trivy_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> GateEnv:
-    """The gate's environment: the real trivy behind a wrapper that counts its runs, the offline DB, fresh caches."""
+def gate_env(
+    trivy_bin: str, trivy_db: Path, package_index: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> GateEnv:
+    """The gate's environment: the real trivy behind a wrapper that counts its runs, the offline DB, the local
+    package index, fresh caches."""
     runs = tmp_path / "trivy-runs.txt"
     wrapper = tmp_path / "trivy"
     wrapper.write_text(f'#!/bin/sh\necho "$*" >> "{runs}"\nexec "{trivy_bin}" "$@"\n')
@@ -266,7 +300,8 @@ def gate_env(trivy_bin: str, trivy_db: Path, tmp_path: Path, monkeypatch: pytest
         "TCDEPLOY_TRIVY_OFFLINE": "true",
         "TCDEPLOY_SCAN_CACHE_DIR": str(tmp_path / "scan-cache"),
         "TCDEPLOY_SCAN_REPORT_DIR": str(tmp_path / "reports"),
+        "TCDEPLOY_PIP_INDEX_URL": package_index.url,
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    return GateEnv(runs, tmp_path / "reports", env, trivy_db)
+    return GateEnv(runs, tmp_path / "reports", env, trivy_db, package_index)

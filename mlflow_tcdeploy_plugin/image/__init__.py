@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ..scan.config import index_url
 from .builder import SERVING_PORT, Builder, BuiltImage, ImageOptions, Provenance
 from .engine import ImageError
 
@@ -35,7 +36,7 @@ def options(parsed: Mapping[str, Any], default_repository: str | None = None) ->
         repository=repository,
         tag=parsed.get("image_tag"),
         base_image=parsed.get("base_image"),
-        pip_index_url=parsed.get("pip_index_url") or "",
+        pip_index_url=index_url(parsed, os.environ),
         pip_extra_index_url=parsed.get("pip_extra_index_url") or "",
         ca_bundle=Path(ca_bundle) if ca_bundle else None,
         push=parsed.get("push"),

@@ -83,6 +83,9 @@ class Provenance:
     run_id: str = ""
     scan_status: str = ""
     scan_db_updated_at: str = ""
+    scan_coverage: str = ""
+    lock: str = ""
+    """The gate's resolved set (with hashes) that the environment image installs; ``""``: MLflow's own install."""
 
 
 @dataclass
@@ -103,6 +106,8 @@ class BuiltImage:
     """How long finding, building and pushing took."""
     image_scan: dict[str, Any] | None = None
     """The summary of ``trivy image`` on the model image (``scan_image``)."""
+    env_scan: dict[str, Any] | None = None
+    """The gate's judgement of the environment image: OS packages, and its Python packages against the lock."""
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -118,6 +123,7 @@ class BuiltImage:
             "build_dir": str(self.build_dir),
             "seconds": round(self.seconds, 2),
             "image_scan": self.image_scan,
+            "env_scan": self.env_scan,
         }
 
 
@@ -157,6 +163,8 @@ def _labels(provenance: Provenance, base: str, env_key: str, requirements: str, 
         f"{LABELS}requirements.sha256": hashlib.sha256(requirements.encode()).hexdigest(),
         f"{LABELS}scan.status": provenance.scan_status,
         f"{LABELS}scan.db_updated_at": provenance.scan_db_updated_at,
+        f"{LABELS}scan.coverage": provenance.scan_coverage,
+        f"{LABELS}lock.sha256": hashlib.sha256(provenance.lock.encode()).hexdigest() if provenance.lock else "",
         f"{LABELS}plugin.version": __version__,
         f"{LABELS}mlflow.version": mlflow.__version__,
     }
@@ -176,9 +184,9 @@ def _ours(image: Any, label: str, key: str) -> bool:
     return image is not None and (image.labels or {}).get(f"{LABELS}{label}") == key
 
 
-def plan(model_dir: Path, opts: ImageOptions) -> tuple[keys.EnvInputs, str, str]:
+def plan(model_dir: Path, opts: ImageOptions, lock: str = "") -> tuple[keys.EnvInputs, str, str]:
     """What the images of the model in ``model_dir`` would be made of: the environment's inputs, its key and the
-    model key. No engine is needed."""
+    model key. No engine is needed. ``lock``: the gate's resolved set, installed as it is."""
     import mlflow
 
     mlmodel = yaml.safe_load((model_dir / keys.MLMODEL).read_text()) or {}
@@ -193,6 +201,7 @@ def plan(model_dir: Path, opts: ImageOptions) -> tuple[keys.EnvInputs, str, str]
         pip_extra_index_url=opts.pip_extra_index_url,
         ca_bundle_sha256=hashlib.sha256(opts.ca_bundle.read_bytes()).hexdigest() if opts.ca_bundle else "",
         apt_packages=_apt_packages(mlmodel),
+        lock=lock,
     )
     env_key = inputs.key()
     return inputs, env_key, keys.model_key(env_key, model_dir)
@@ -219,7 +228,7 @@ class Builder:
         with tempfile.TemporaryDirectory(prefix="tcdeploy-build-") as tmp:
             env_context, model_context = Path(tmp) / "env", Path(tmp) / "model"
             downloaded = Path(download_artifacts(artifact_uri=model_path, dst_path=str(Path(tmp) / "download")))
-            inputs, env_key, model_key = plan(downloaded, opts)
+            inputs, env_key, model_key = plan(downloaded, opts, provenance.lock)
             base = inputs.base_image
             model_ref = f"{opts.repository}:{opts.tag or keys.model_tag(model_key)}"
             result = BuiltImage(
@@ -260,6 +269,11 @@ class Builder:
             result.reference = f"{opts.repository}@{result.digest}"
         result.seconds = time.monotonic() - started
         return result
+
+    def ensure_local(self, reference: str) -> None:
+        """Have ``reference`` on this engine (pulled from the registry when only it has the image)."""
+        if self.engine.local_image(reference) is None:
+            self.engine.pull(reference, self.options.auth)
 
     # --- the two images --------------------------------------------------------------------------------------------
     def _in_registry(self, reference: str) -> str | None:

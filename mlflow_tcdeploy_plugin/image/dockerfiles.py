@@ -4,10 +4,15 @@ stack of ``mlflow models build-docker``, scoring server on port 8080), split for
 - the environment image installs the model's dependencies from its environment files only, so every model version
   with the same requirements shares it;
 - the model image is ``FROM`` the environment image plus ``COPY`` of the model, a thin layer.
+
+With the gate's lock (every package the install needs, pinned, with hashes), the environment image installs exactly
+that set with ``--no-deps`` in place of MLflow's own installs: what the gate judged is what ships, and two builds of
+one model install the same bytes.
 """
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -17,6 +22,8 @@ MODEL_DIR = "/opt/ml/model"
 ENV_CONTEXT = "model-env"
 MODEL_CONTEXT = "model"
 CA_FILE = "extra-ca.pem"
+LOCK_FILE = "requirements.lock"
+_MLFLOW_INSTALL_RE = re.compile(r"^RUN pip install mlflow==\S+\n", re.MULTILINE)
 ENTRYPOINT = "from mlflow.models import container as C; C._serve('local')"
 INSTALL = (
     "from mlflow.models import container as C; "
@@ -58,8 +65,16 @@ def write_env_context(context: Path, inputs: EnvInputs, ca_bundle: Path | None) 
         "# The model's environment files only (the model image adds the model): every version with the same",
         "# requirements shares this image.",
         f"COPY {ENV_CONTEXT} {MODEL_DIR}",
-        f'RUN python -c "{INSTALL}"',
     ]
+    if inputs.lock:
+        (env_dir / LOCK_FILE).write_text(inputs.lock)
+        hashes = "--require-hashes " if _every_pin_hashed(inputs.lock) else ""
+        install += [
+            "# Exactly the set the dependency gate resolved and judged (MLflow and the scoring server included)",
+            f"RUN pip install --no-cache-dir --no-deps {hashes}-r {MODEL_DIR}/{LOCK_FILE}",
+        ]
+    else:
+        install.append(f'RUN python -c "{INSTALL}"')
     if inputs.apt_packages:
         install.append(f"RUN apt-get install -y --no-install-recommends {' '.join(inputs.apt_packages)}")
     docker_utils.generate_dockerfile(
@@ -71,12 +86,19 @@ def write_env_context(context: Path, inputs: EnvInputs, ca_bundle: Path | None) 
         disable_env_creation_at_runtime=True,
     )
     dockerfile = (context / "Dockerfile").read_text()
+    if inputs.lock:
+        dockerfile = _MLFLOW_INSTALL_RE.sub("", dockerfile)  # the lock holds MLflow at the version judged
     trust = _trust_and_index_steps(inputs, ca_bundle is not None)
     if trust:
         start = f"FROM {inputs.base_image}\n"
         dockerfile = dockerfile.replace(start, f"{start}\n{trust}\n", 1)
-        (context / "Dockerfile").write_text(dockerfile)
+    (context / "Dockerfile").write_text(dockerfile)
     return dockerfile
+
+
+def _every_pin_hashed(lock: str) -> bool:
+    entries = re.split(r"\n(?=\S)", lock.strip())
+    return all("--hash=" in entry for entry in entries if entry)
 
 
 def write_model_context(context: Path, model_dir: Path, env_image: str) -> str:

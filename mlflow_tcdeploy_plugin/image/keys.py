@@ -2,7 +2,8 @@
 
 - The **environment key**: the base image reference, the platform, the Python version, the model's environment files
   (requirements, python_env, conda, and the part of MLmodel that installing them reads), the MLflow version, and the
-  builder options that change the install (index URLs, the CA bundle's content).
+  builder options that change the install (index URLs, the CA bundle's content), and the gate's lock (the resolved
+  set the image installs) when there is one.
 - The **model key**: the environment key and every file of the model, with MLmodel's per-logging fields (when, where
   and under which IDs it was logged) left out, so the same files logged twice make the same image.
 """
@@ -40,6 +41,8 @@ class EnvInputs:
     pip_extra_index_url: str = ""
     ca_bundle_sha256: str = ""
     apt_packages: tuple[str, ...] = ()
+    lock: str = ""
+    """The gate's resolved set with hashes: when given, the image installs exactly it (no resolution of its own)."""
 
     def key(self) -> str:
         return hashlib.sha256(json.dumps(self.__dict__, sort_keys=True).encode()).hexdigest()

@@ -14,11 +14,18 @@ ENV_TRIVY_CACHE = "TCDEPLOY_TRIVY_CACHE_DIR"
 ENV_TRIVY_OFFLINE = "TCDEPLOY_TRIVY_OFFLINE"
 ENV_SCAN_CACHE = "TCDEPLOY_SCAN_CACHE_DIR"
 ENV_REPORT_DIR = "TCDEPLOY_SCAN_REPORT_DIR"
+ENV_PIP_INDEX_URL = "TCDEPLOY_PIP_INDEX_URL"
+"""The package index when ``pip_index_url`` is not given: the gate and the image build use the same one."""
+
+
+def index_url(options: Mapping[str, Any], env: Mapping[str, str]) -> str:
+    return str(options.get("pip_index_url") or env.get(ENV_PIP_INDEX_URL) or "")
 
 
 def gate_config(options: Mapping[str, Any], env: Mapping[str, str]) -> Any:
     from .gate import GateConfig
     from .policy import Policy
+    from .resolver import Target
     from .trivy import TrivyConfig
 
     cache = Path(env.get(ENV_SCAN_CACHE) or Path.home() / ".cache" / "mlflow-tcdeploy")
@@ -32,6 +39,9 @@ def gate_config(options: Mapping[str, Any], env: Mapping[str, str]) -> Any:
             ignore_unfixed=opt.value(options, "scan_ignore_unfixed"),
             ignore=dict(options.get("scan_ignore") or {}),
             max_db_age_days=opt.value(options, "scan_max_db_age"),
+            allow_unscanned=dict(options.get("scan_allow_unscanned") or {}),
+            os_fail_on=opt.value(options, "scan_os_fail_on"),
+            rego=options.get("scan_policy") or "",
         ),
         trivy=TrivyConfig(
             binary=env.get(ENV_TRIVY_BIN) or None,
@@ -40,5 +50,12 @@ def gate_config(options: Mapping[str, Any], env: Mapping[str, str]) -> Any:
             timeout=opt.value(options, "scan_timeout"),
         ),
         cache_dir=cache,
+        target=Target(
+            python_version="",
+            platform=opt.value(options, "platform"),
+            index_url=index_url(options, env),
+            extra_index_url=options.get("pip_extra_index_url") or "",
+            ca_bundle=options.get("ca_bundle") or "",
+        ),
         report_dir=Path(options.get("scan_report_dir") or env.get(ENV_REPORT_DIR) or cache / "reports"),
     )

@@ -1,7 +1,9 @@
-"""The dependency gate: requirements → Trivy (or its cached report) → policy → pass, or a refusal with a table.
+"""The dependency gate: requirements → the complete resolved install → Trivy (or its cached report) → policy → a pass,
+or a refusal that says why.
 
-Fail closed: an error anywhere in the gate is never a pass. Under ``scan=required`` it blocks; under ``auto`` it
-is a loud warning and the summary says ``error``.
+Fail closed: an error anywhere in the gate is never a pass. Under ``scan=required`` it blocks, and so does anything
+the install would bring that was not scanned (unless the policy allows it by name, with a reason and an expiry);
+under ``auto`` both are loud warnings and the summary says so (``error`` status, or coverage under 100%).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import re
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +25,17 @@ from ..log import get_logger
 from . import trivy
 from .cache import ScanCache, scan_key
 from .policy import Policy, Verdict, evaluate, parse_trivyignore
-from .report import ReportError, ScanReport, parse, table
-from .requirements import Dependencies, from_files, read_model_files
+from .report import ReportError, ScanReport, listed_packages, parse, table
+from .requirements import ModelRequirements, NotScanned, from_files, normalize, read_model_files
+from .resolver import Resolution, ResolveError, Target, cache_key, resolve
 
 logger = get_logger(__name__)
 
 EMPTY_REPORT = json.dumps({"SchemaVersion": 2, "Results": []})
+RESOLUTION_TTL = timedelta(hours=24)
+"""How long a resolution is reused: an unpinned requirement resolves to newer releases as they appear."""
+SERVING_STACK = ("gunicorn[gevent]",)
+"""What MLflow's serving image installs next to the model besides MLflow itself (``_install_pyfunc_deps``)."""
 
 
 class GateFailed(MlflowException):
@@ -42,8 +49,8 @@ class GateFailed(MlflowException):
 class GateUnavailable(MlflowException):
     """The gate could not reach a verdict and the policy requires one."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message, error_code=INTERNAL_ERROR)
+    def __init__(self, message: str, error_code: str = INTERNAL_ERROR) -> None:
+        super().__init__(message, error_code=error_code)
 
 
 @dataclass(frozen=True)
@@ -52,8 +59,19 @@ class GateConfig:
     trivy: trivy.TrivyConfig
     cache_dir: Path
     report_dir: Path
+    target: Target = field(default_factory=lambda: Target(""))
+    """The platform and index options; its Python version comes from the model."""
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(timezone.utc))
-    """Now (UTC): when ignores expire and how old the DB is."""
+    """Now (UTC): when ignores expire, how old the DB and a cached resolution are."""
+
+
+def serving_stack(requirements: ModelRequirements) -> list[str]:
+    """What the serving image installs next to the model: full MLflow at this machine's version (as MLflow's
+    Dockerfile pins it) unless the model names its own, and the scoring server's extras."""
+    import mlflow
+
+    own = "mlflow" in requirements.names()
+    return [*([] if own else [f"mlflow=={mlflow.__version__}"]), *SERVING_STACK]
 
 
 def check(
@@ -67,12 +85,20 @@ def check(
     if policy.mode == "off":
         return {"status": "off", "policy": policy.describe()}
     try:
-        deps = from_files(read_files(model_path))
-        policy = replace(policy, ignore={**parse_trivyignore(deps.ignore_file), **policy.ignore})
-        report, key, cached = _report(deps, config)
+        reqs = from_files(read_files(model_path))
+        policy = replace(policy, ignore={**parse_trivyignore(reqs.ignore_file), **policy.ignore})
+        target = replace(config.target, python_version=reqs.python_version)
+        binary = trivy.find_binary(config.trivy)
+        info = trivy.version_info(config.trivy, binary)
+        if info.db_updated_at:
+            judge_db(info, config)
+        resolution, resolution_cached = _resolution(reqs, target, config)
+        report, key, cached = _report(reqs, resolution, binary, info, config)
+    except ResolveError as exc:
+        return no_verdict(exc, label, policy, exc.error_code)
     except (trivy.GateError, ReportError, OSError, MlflowException) as exc:
-        return _no_verdict(exc, label, policy)
-    return _judge(report, key, cached, label, policy, config)
+        return no_verdict(exc, label, policy)
+    return _judge(report, resolution, target, key, cached, resolution_cached, label, policy, config)
 
 
 def check_image(reference: str, label: str, config: GateConfig) -> dict[str, Any]:
@@ -83,21 +109,41 @@ def check_image(reference: str, label: str, config: GateConfig) -> dict[str, Any
     try:
         binary = trivy.find_binary(config.trivy)
         info = trivy.version_info(config.trivy, binary)
-        _judge_db(info, config)
+        judge_db(info, config)
         raw = trivy.scan_image(config.trivy, binary, reference)
         report = ScanReport(parse(raw), [], info.version, info.db_updated_at, reference, "", json.loads(raw))
     except (trivy.GateError, ReportError, OSError) as exc:
-        return _no_verdict(exc, label, policy)
+        return no_verdict(exc, label, policy)
+    verdict = evaluate(policy, report, config.clock().date())
     key = hashlib.sha256(f"{reference}\0{info.version}\0{info.db_updated_at}".encode()).hexdigest()
-    return _judge(report, key, False, label, policy, config)
+    path = config.report_dir / f"{safe_name(label)}-{key[:12]}.json"
+    write_json(path, {"image": reference, "passed": verdict.passed, **_trivy_fields(report), "trivy": report.raw})
+    summary = {
+        "status": "passed" if verdict.passed else "failed",
+        "policy": policy.describe(),
+        "counts": report.counts(),
+        "blocking": [f.id for f in verdict.blocking],
+        "ignored": {f.id: reason for f, reason in verdict.ignored},
+        "trivy_version": report.trivy_version,
+        "db_updated_at": report.db_updated_at,
+        "report_path": str(path),
+    }
+    if not verdict.passed:
+        raise GateFailed(
+            f"The dependency gate refused {label}: {len(verdict.blocking)} finding(s) at or above {policy.fail_on} "
+            f"(OS packages: {policy.os_fail_on}, fixed ones only).\n{table(verdict.blocking)}\nFull report: {path}",
+            summary,
+        )
+    return summary
 
 
-def _no_verdict(exc: Exception, label: str, policy: Policy) -> dict[str, Any]:
+def no_verdict(exc: Exception, label: str, policy: Policy, error_code: str = INTERNAL_ERROR) -> dict[str, Any]:
     """Fail closed: ``required`` blocks; ``auto`` goes on with a loud warning and an ``error`` status."""
     reason = (getattr(exc, "message", None) or str(exc)).rstrip(".")
     if policy.mode == "required":
         raise GateUnavailable(
-            f"The dependency gate could not scan {label} and scan=required blocks the deployment: {reason}."
+            f"The dependency gate could not scan {label} and scan=required blocks the deployment: {reason}.",
+            error_code,
         ) from exc
     logger.warning(
         "tcdeploy: WARNING: the dependency gate could not scan %s, so it is deployed UNSCANNED "
@@ -108,46 +154,318 @@ def _no_verdict(exc: Exception, label: str, policy: Policy) -> dict[str, Any]:
     return {"status": "error", "reason": reason, "policy": policy.describe()}
 
 
-def _judge(
-    report: ScanReport, key: str, cached: bool, label: str, policy: Policy, config: GateConfig
+# --- resolution and scan, each cached ----------------------------------------------------------------------------
+def _resolution(reqs: ModelRequirements, target: Target, config: GateConfig) -> tuple[Resolution, bool]:
+    serving = serving_stack(reqs)
+    key = cache_key(reqs.requirements, reqs.constraints, serving, target)
+    cache = ScanCache(config.cache_dir)
+    cached = cache.resolution(key)
+    if cached is not None:
+        resolved_at, text = cached
+        if config.clock() - resolved_at < RESOLUTION_TTL:
+            logger.debug("tcdeploy: cached resolution %s from %s", key[:12], resolved_at.isoformat())
+            return Resolution.from_text(text), True
+    logger.info(
+        "tcdeploy: resolving %d requirement(s) and the serving stack for Python %s on %s",
+        len(reqs.requirements),
+        target.python_version or "?",
+        target.platform,
+    )
+    resolution = resolve(reqs.requirements, reqs.constraints, serving, target, config.trivy.timeout)
+    cache.store_resolution(key, config.clock(), resolution.to_text())
+    return resolution, False
+
+
+def _report(
+    reqs: ModelRequirements, resolution: Resolution, binary: str, info: trivy.TrivyInfo, config: GateConfig
+) -> tuple[ScanReport, str, bool]:
+    pins = resolution.pins()
+    cache = ScanCache(config.cache_dir)
+    key = scan_key(pins, info.version, info.db_updated_at)
+    raw = cache.report(key) if info.db_updated_at else None
+    cached = raw is not None
+    if raw is None:
+        if pins:
+            with tempfile.TemporaryDirectory() as tmp:
+                (Path(tmp) / "requirements.txt").write_text(pins)
+                raw = trivy.scan(config.trivy, binary, Path(tmp))
+            if not info.db_updated_at or not config.trivy.offline:
+                # The scan may have downloaded the first DB or a newer one: the report is that DB's.
+                before, info = info, trivy.version_info(config.trivy, binary)
+                if info.db_updated_at and info.db_updated_at != before.db_updated_at:
+                    judge_db(info, config)
+                key = scan_key(pins, info.version, info.db_updated_at)
+        else:
+            raw = EMPTY_REPORT  # nothing resolved: nothing Trivy could match; the not-scanned list says why
+        findings = parse(raw)  # only a readable report is cached
+        if info.db_updated_at:
+            cache.store(key, raw)
+        else:
+            judge_db(info, config)
+            logger.warning("tcdeploy: Trivy reports no DB date, so this report is not cached (it will be redone).")
+    else:
+        logger.debug("tcdeploy: cached report %s (Trivy %s, DB %s)", key[:12], info.version, info.db_updated_at)
+        findings = parse(raw)
+    findings = [replace(f, chain=tuple(resolution.chain(f.package))) for f in findings]
+    report = ScanReport(
+        findings,
+        reqs.not_scanned,
+        info.version,
+        info.db_updated_at,
+        reqs.source,
+        pins,
+        json.loads(raw),
+        listed_packages(raw),
+    )
+    return report, key, cached
+
+
+# --- the verdict -------------------------------------------------------------------------------------------------
+@dataclass
+class _Coverage:
+    scanned: int
+    total: int
+    items: list[NotScanned]
+    """Everything not scanned: the model's unscannable requirements, and resolved packages Trivy did not read."""
+    allowed: dict[str, str]
+    """Requirement → the policy's reason to let it go out unscanned."""
+    blocking: list[NotScanned]
+    """What was not scanned and no policy entry allows."""
+    lapsed: dict[str, str]
+
+    def describe(self) -> dict[str, Any]:
+        percent = 100.0 if not self.total else round(100.0 * self.scanned / self.total, 1)
+        return {"scanned": self.scanned, "total": self.total, "percent": percent, "allowed": len(self.allowed)}
+
+    def line(self) -> str:
+        d = self.describe()
+        allowed = f", {d['allowed']} allowed unscanned by the policy" if d["allowed"] else ""
+        return f"{d['scanned']}/{d['total']} packages scanned ({d['percent']:g}%{allowed})"
+
+
+def _coverage(report: ScanReport, resolution: Resolution, policy: Policy, today: Any) -> _Coverage:
+    """Scanned: resolved packages Trivy read. Total: every resolved package, plus each requirement the gate could
+    not resolve that the policy does not allow (an allowed one is the policy owner's exception, listed apart)."""
+    unread = [
+        NotScanned(f"{p.name}=={p.version}", "resolved, but Trivy did not read it")
+        for p in resolution.packages.values()
+        if (p.name, p.version) not in report.listed
+    ]
+    items = [*report.not_scanned, *unread]
+    allowed: dict[str, str] = {}
+    blocking: list[NotScanned] = []
+    lapsed: dict[str, str] = {}
+    for item in items:
+        name = normalize(re.split(r"[^A-Za-z0-9._-]", item.requirement, maxsplit=1)[0])
+        reason, why_not = policy.allowed_unscanned(item.requirement, name, today)
+        if reason is not None:
+            allowed[item.requirement] = reason
+        else:
+            blocking.append(item)
+            if why_not:
+                lapsed[item.requirement] = why_not
+    unresolved = [b for b in blocking if b in report.not_scanned]
+    total = len(resolution.packages) + len(unresolved)
+    return _Coverage(len(resolution.packages) - len(unread), total, items, allowed, blocking, lapsed)
+
+
+def _document(
+    report: ScanReport,
+    resolution: Resolution,
+    target: Target,
+    verdict: Verdict,
+    coverage: _Coverage,
+    label: str,
+    policy: Policy,
 ) -> dict[str, Any]:
-    verdict = evaluate(policy, report, config.clock().date())
-    path = _write_report(config.report_dir, label, key, report, verdict, policy)
-    summary = {
-        "status": "passed" if verdict.passed else "failed",
+    """The full report: what the outputs (SARIF, JUnit, SBOM), a Rego policy and people read."""
+    from .. import __version__
+
+    blocking = {f.id for f in verdict.blocking}
+    ignored = {f.id: reason for f, reason in verdict.ignored}
+    findings = []
+    for f in report.findings:
+        state = "blocking" if f.id in blocking else "ignored" if f.id in ignored else "allowed"
+        why = ignored.get(f.id) or ("at or above the threshold" if state == "blocking" else "below the threshold")
+        findings.append({**f.__dict__, "chain": list(f.chain), "verdict": state, "reason": why})
+    packages = [
+        {
+            "name": p.name,
+            "version": p.version,
+            "direct": p.direct,
+            "chain": resolution.chain(p.name),
+            "depends_on": resolution.children(p.name),
+            "hashes": list(p.hashes),
+        }
+        for p in sorted(resolution.packages.values(), key=lambda p: p.name)
+    ]
+    return {
+        "model": label,
+        "scanned_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "plugin_version": __version__,
         "policy": policy.describe(),
-        "counts": report.counts(),
+        "target": target.describe(),
+        "coverage": coverage.describe(),
+        "packages": packages,
+        "findings": findings,
         "blocking": [f.id for f in verdict.blocking],
-        "ignored": {f.id: reason for f, reason in verdict.ignored},
-        "lapsed": {f.id: why for f, why in verdict.lapsed},
-        "not_scanned": [f"{n.requirement} ({n.reason})" for n in report.not_scanned],
+        "ignored": ignored,
+        "lapsed_ignores": {f.id: why for f, why in verdict.lapsed},
+        "not_scanned": [
+            {"requirement": n.requirement, "reason": n.reason, "allowed": coverage.allowed.get(n.requirement)}
+            for n in coverage.items
+        ],
+        "denied": [],
+        **_trivy_fields(report),
+    }
+
+
+def _trivy_fields(report: ScanReport) -> dict[str, Any]:
+    return {
         "trivy_version": report.trivy_version,
         "db_updated_at": report.db_updated_at,
-        "report_path": str(path),
-        "report_sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
-        "cached": cached,
+        "source": report.source,
+        "requirements": report.requirements,
+        "counts": report.counts(),
     }
-    for item in summary["not_scanned"]:
-        logger.warning("tcdeploy: not scanned: %s", item)
-    for ident, why in summary["lapsed"].items():
-        logger.warning("tcdeploy: %s is no longer ignored: %s", ident, why)
-    if not verdict.passed:
-        lapsed = "".join(f"\n{ident}: {why}, so it counts again." for ident, why in summary["lapsed"].items())
-        raise GateFailed(
-            f"The dependency gate refused {label}: {len(verdict.blocking)} finding(s) at or above "
-            f"{policy.fail_on}.\n{table(verdict.blocking)}{lapsed}\nUpgrade the packages to the fixed versions, or "
-            f"accept the risk with scan_ignore / scan_fail_on. Full report: {path}",
-            summary,
-        )
+
+
+def _judge(
+    report: ScanReport,
+    resolution: Resolution,
+    target: Target,
+    key: str,
+    cached: bool,
+    resolution_cached: bool,
+    label: str,
+    policy: Policy,
+    config: GateConfig,
+) -> dict[str, Any]:
+    today = config.clock().date()
+    verdict = evaluate(policy, report, today)
+    coverage = _coverage(report, resolution, policy, today)
+    document = _document(report, resolution, target, verdict, coverage, label, policy)
+    if policy.rego:
+        document["denied"] = _rego(policy.rego, document)
+    unscanned_blocks = policy.mode == "required" and bool(coverage.blocking)
+    passed = verdict.passed and not document["denied"] and not unscanned_blocks
+    document |= {"status": "passed" if passed else "failed", "passed": passed}
+    paths = _write_evidence(config.report_dir, label, key, document, resolution, report.raw)
+    summary = {
+        "status": document["status"],
+        "policy": policy.describe(),
+        "counts": report.counts(),
+        "coverage": coverage.describe(),
+        "target": target.describe(),
+        "resolved": len(resolution.packages),
+        "blocking": document["blocking"],
+        "ignored": document["ignored"],
+        "lapsed": document["lapsed_ignores"],
+        "not_scanned": [f"{n.requirement} ({n.reason})" for n in coverage.blocking],
+        "allowed_unscanned": coverage.allowed,
+        "denied": document["denied"],
+        "trivy_version": report.trivy_version,
+        "db_updated_at": report.db_updated_at,
+        **paths,
+        "cached": cached,
+        "resolution_cached": resolution_cached,
+    }
+    _warn(summary, coverage, policy)
+    if not passed:
+        raise GateFailed(_refusal(label, policy, verdict, coverage, summary), summary)
     logger.info(
-        "tcdeploy: dependency gate passed for %s (%s)%s",
+        "tcdeploy: dependency gate passed for %s (%s; %s)%s",
         label,
         ", ".join(f"{n} {s}" for s, n in summary["counts"].items() if n) or "no findings",
+        coverage.line(),
         " [cached report]" if cached else "",
     )
     return summary
 
 
+def _warn(summary: dict[str, Any], coverage: _Coverage, policy: Policy) -> None:
+    for item in summary["not_scanned"]:
+        logger.warning("tcdeploy: not scanned: %s", item)
+    if coverage.blocking and policy.mode != "required":
+        logger.warning(
+            "tcdeploy: WARNING: %s: what was not scanned goes out UNJUDGED (scan=auto). Set scan=required to block "
+            "instead.",
+            coverage.line(),
+        )
+    for ident, why in {**summary["lapsed"], **coverage.lapsed}.items():
+        logger.warning("tcdeploy: %s is no longer ignored: %s", ident, why)
+
+
+def _refusal(label: str, policy: Policy, verdict: Verdict, coverage: _Coverage, summary: dict[str, Any]) -> str:
+    parts = [f"The dependency gate refused {label} ({coverage.line()}):"]
+    if verdict.blocking:
+        lapsed = "".join(f"\n{ident}: {why}, so it counts again." for ident, why in summary["lapsed"].items())
+        parts.append(
+            f"{len(verdict.blocking)} finding(s) at or above {policy.fail_on}.\n{table(verdict.blocking)}{lapsed}\n"
+            "Upgrade the packages to the fixed versions (pin the fixed version in the model's requirements, even for "
+            "a package that comes in through another), or accept the risk with scan_ignore / scan_fail_on."
+        )
+    if coverage.blocking and policy.mode == "required":
+        items = "\n".join(f"  {n.requirement}: {n.reason}" for n in coverage.blocking)
+        lapsed = "".join(f"\n  {r}: {why}" for r, why in coverage.lapsed.items())
+        parts.append(
+            f"scan=required, and {len(coverage.blocking)} requirement(s) could not be scanned:\n{items}{lapsed}\n"
+            "Make them named requirements the gate can resolve (name==version from the package index), or let them "
+            'go out unscanned with scan_allow_unscanned={"<requirement>": {"reason": "…", "expires": "YYYY-MM-DD"}}.'
+        )
+    if summary["denied"]:
+        denied = "\n".join(f"  {m}" for m in summary["denied"])
+        parts.append(f"The policy {policy.rego} denies it:\n{denied}")
+    parts.append(f"Full report: {summary['report_path']}")
+    return "\n".join(parts)
+
+
+def _rego(path: str, document: dict[str, Any]) -> list[str]:
+    from .rego import RegoPolicyError, deny_messages
+
+    try:
+        return deny_messages(path, document)
+    except RegoPolicyError as exc:
+        # The user gave the policy: a policy that cannot run is never a pass, whatever the mode.
+        raise GateUnavailable(f"The dependency gate's policy cannot be used: {exc}", INVALID_PARAMETER_VALUE) from exc
+
+
+def safe_name(label: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", label).strip("_")[:80] or "model"
+
+
+def write_json(path: Path, document: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, indent=2))
+
+
+def _write_evidence(
+    root: Path, label: str, key: str, document: dict[str, Any], resolution: Resolution, raw: dict[str, Any]
+) -> dict[str, str]:
+    """The report (with Trivy's own), the CycloneDX SBOM of the resolved set and the hash-pinned lock the image
+    installs, side by side; their paths and digests."""
+    from .formats import cyclonedx
+
+    stem = root / f"{safe_name(label)}-{key[:12]}"
+    report, sbom, lock = (Path(f"{stem}{suffix}") for suffix in (".json", ".cdx.json", ".lock.txt"))
+    write_json(report, {**document, "trivy": raw})
+    write_json(sbom, cyclonedx(document))
+    lock.write_text(resolution.lock())
+
+    def digest(path: Path) -> str:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+
+    return {
+        "report_path": str(report),
+        "report_sha256": digest(report),
+        "sbom_path": str(sbom),
+        "sbom_sha256": digest(sbom),
+        "lock_path": str(lock),
+        "lock_sha256": digest(lock),
+    }
+
+
+# --- the DB --------------------------------------------------------------------------------------------------------
 def _db_age(info: trivy.TrivyInfo, config: GateConfig) -> float | None:
     """Days since the DB was built, or None when Trivy reports no DB (or a date it cannot be read from)."""
     try:
@@ -159,7 +477,7 @@ def _db_age(info: trivy.TrivyInfo, config: GateConfig) -> float | None:
     return (config.clock() - built).total_seconds() / 86400
 
 
-def _judge_db(info: trivy.TrivyInfo, config: GateConfig) -> None:
+def judge_db(info: trivy.TrivyInfo, config: GateConfig) -> None:
     """A verdict from an old DB misses what was published since: ``required`` refuses it, ``auto`` warns."""
     age, limit = _db_age(info, config), config.policy.max_db_age_days
     if age is not None and age <= limit:
@@ -181,68 +499,18 @@ def _judge_db(info: trivy.TrivyInfo, config: GateConfig) -> None:
     logger.warning("tcdeploy: WARNING: %s: findings published since may be missing. %s.", problem, fix)
 
 
-def _report(deps: Dependencies, config: GateConfig) -> tuple[ScanReport, str, bool]:
-    binary = trivy.find_binary(config.trivy)
-    info = trivy.version_info(config.trivy, binary)
-    if info.db_updated_at:
-        _judge_db(info, config)
-    requirements = deps.requirements_txt()
-    cache = ScanCache(config.cache_dir)
-    key = scan_key(requirements, info.version, info.db_updated_at)
-    raw = cache.report(key) if info.db_updated_at else None
-    cached = raw is not None
-    if raw is None:
-        if requirements:
-            with tempfile.TemporaryDirectory() as tmp:
-                (Path(tmp) / "requirements.txt").write_text(requirements)
-                raw = trivy.scan(config.trivy, binary, Path(tmp))
-            if not info.db_updated_at or not config.trivy.offline:
-                # The scan may have downloaded the first DB or a newer one: the report is that DB's.
-                before, info = info, trivy.version_info(config.trivy, binary)
-                if info.db_updated_at and info.db_updated_at != before.db_updated_at:
-                    _judge_db(info, config)
-                key = scan_key(requirements, info.version, info.db_updated_at)
-        else:
-            raw = EMPTY_REPORT  # nothing pinned: nothing Trivy could match; the not-scanned list says why
-        findings = parse(raw)  # only a readable report is cached
-        if info.db_updated_at:
-            cache.store(key, raw)
-        else:
-            _judge_db(info, config)
-            logger.warning("tcdeploy: Trivy reports no DB date, so this report is not cached (it will be redone).")
-    else:
-        logger.debug("tcdeploy: cached report %s (Trivy %s, DB %s)", key[:12], info.version, info.db_updated_at)
-        findings = parse(raw)
-    report = ScanReport(
-        findings, deps.not_scanned, info.version, info.db_updated_at, deps.source, requirements, json.loads(raw)
-    )
-    return report, key, cached
-
-
-def _write_report(root: Path, label: str, key: str, report: ScanReport, verdict: Verdict, policy: Policy) -> Path:
-    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", label).strip("_")[:80] or "model"
-    path = root / f"{safe}-{key[:12]}.json"
-    root.mkdir(parents=True, exist_ok=True)
-    document = {
-        "model": label,
-        "scanned_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "policy": policy.describe(),
-        "passed": verdict.passed,
-        "blocking": [f.id for f in verdict.blocking],
-        "ignored": {f.id: reason for f, reason in verdict.ignored},
-        "lapsed_ignores": {f.id: why for f, why in verdict.lapsed},
-        **report.to_json(),
-    }
-    path.write_text(json.dumps(document, indent=2))
-    return path
-
-
 def registry_tags(summary: dict[str, Any]) -> dict[str, str]:
     """The outcome as model-version tags."""
+    coverage = summary.get("coverage") or {}
     return {
         "tcdeploy.scan.status": summary["status"],
         "tcdeploy.scan.counts": json.dumps(summary.get("counts", {})),
+        "tcdeploy.scan.coverage": (
+            f"{coverage['scanned']}/{coverage['total']} ({coverage['percent']:g}%)" if coverage else ""
+        ),
         "tcdeploy.scan.trivy_version": summary.get("trivy_version", ""),
         "tcdeploy.scan.db_updated_at": summary.get("db_updated_at", ""),
         "tcdeploy.scan.report_sha256": summary.get("report_sha256", ""),
+        "tcdeploy.scan.sbom_sha256": summary.get("sbom_sha256", ""),
+        "tcdeploy.scan.sbom_path": summary.get("sbom_path", ""),
     }

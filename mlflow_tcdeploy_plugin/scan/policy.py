@@ -48,6 +48,13 @@ class Policy:
     """Advisory IDs that do not block while their ignore applies."""
     max_db_age_days: float = 7.0
     """An older vulnerability DB gives no verdict under ``required`` (a warning under ``auto``)."""
+    allow_unscanned: dict[str, Ignore] = field(default_factory=dict)
+    """Requirements (their text or package name) that may go out unscanned under ``required``, with why and until
+    when; anything else the gate cannot scan blocks."""
+    os_fail_on: str = "CRITICAL"
+    """The least severity of a fixed advisory in the image's OS packages that blocks (unfixed ones never do)."""
+    rego: str = ""
+    """A ``.rego`` file whose ``deny`` messages refuse the model, besides the built-in rules."""
 
     def describe(self) -> dict[str, object]:
         return {
@@ -56,7 +63,18 @@ class Policy:
             "ignore_unfixed": self.ignore_unfixed,
             "ignore": {ident: entry.describe() for ident, entry in self.ignore.items()},
             "max_db_age_days": self.max_db_age_days,
+            "allow_unscanned": {name: entry.describe() for name, entry in self.allow_unscanned.items()},
+            "os_fail_on": self.os_fail_on,
+            "rego": self.rego,
         }
+
+    def allowed_unscanned(self, requirement: str, name: str, today: date) -> tuple[str | None, str]:
+        """``(reason, "")`` when the policy lets ``requirement`` go out unscanned today, else ``(None, why not)``."""
+        entry = self.allow_unscanned.get(requirement) or self.allow_unscanned.get(name)
+        if entry is None:
+            return None, ""
+        lapsed = entry.lapsed(today)
+        return (None, lapsed) if lapsed else (entry.reason, "")
 
 
 @dataclass
@@ -123,11 +141,20 @@ def parse_ignore(value: object) -> dict[str, Ignore]:
     return out
 
 
-def evaluate(policy: Policy, report: ScanReport, today: date) -> Verdict:
+def _threshold(severity: str) -> int:
     # NONE (or anything above CRITICAL) blocks nothing: the report is kept, the deployment goes on.
-    threshold = SEVERITIES.index(policy.fail_on) if policy.fail_on in SEVERITIES else len(SEVERITIES)
+    return SEVERITIES.index(severity) if severity in SEVERITIES else len(SEVERITIES)
+
+
+def evaluate(policy: Policy, report: ScanReport, today: date) -> Verdict:
+    threshold, os_threshold = _threshold(policy.fail_on), _threshold(policy.os_fail_on)
     verdict = Verdict([], [])
     for finding in report.findings:
+        if finding.kind == "os-pkgs":
+            # The base image's distribution: judged apart, and an advisory it has not fixed is not the model's to fix.
+            if finding.fixed and finding.rank >= os_threshold:
+                verdict.blocking.append(finding)
+            continue
         entry = policy.ignore.get(finding.id)
         why_not = entry.lapsed(today) if entry is not None else ""
         if entry is not None and not why_not:
@@ -140,3 +167,20 @@ def evaluate(policy: Policy, report: ScanReport, today: date) -> Verdict:
         elif finding.rank >= threshold:
             verdict.blocking.append(finding)
     return verdict
+
+
+def parse_allow_unscanned(value: object) -> dict[str, Ignore]:
+    """``scan_allow_unscanned``: ``{requirement or package name: {"reason": …, "expires": "YYYY-MM-DD"}}``. Both are
+    required: going out unscanned is a decision someone owns, and revisits. Raises ``ValueError`` saying what is
+    wrong."""
+    if not isinstance(value, dict) or not value:
+        raise ValueError('give {"<requirement or package name>": {"reason": "…", "expires": "YYYY-MM-DD"}}')
+    out: dict[str, Ignore] = {}
+    for key, spec in value.items():
+        if not isinstance(spec, dict) or not spec.get("reason") or not spec.get("expires"):
+            raise ValueError(f"{key!r}: give both a reason and an expires date (YYYY-MM-DD)")
+        unknown = set(spec) - {"reason", "expires"}
+        if unknown:
+            raise ValueError(f"{key!r}: unknown key(s) {', '.join(sorted(map(str, unknown)))}; use reason, expires")
+        out[str(key).strip()] = Ignore(str(spec["reason"]), _date(str(spec["expires"])))
+    return out

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
-from .requirements import NotScanned
+from .requirements import NotScanned, normalize
 
 SEVERITIES = ("UNKNOWN", "LOW", "MEDIUM", "HIGH", "CRITICAL")
 
@@ -26,6 +26,16 @@ class Finding:
     status: str
     title: str
     url: str
+    kind: str = ""
+    """Trivy's class of the package: ``lang-pkgs`` (Python) or ``os-pkgs`` (the image's distribution)."""
+    chain: tuple[str, ...] = ()
+    """How the package comes in: the direct requirement (or the serving stack) first, the package last."""
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Finding:
+        """A finding from the report's JSON (which adds the verdict and its reason)."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: tuple(v) if k == "chain" else v for k, v in data.items() if k in names})
 
     @property
     def rank(self) -> int:
@@ -41,31 +51,39 @@ class ScanReport:
     source: str
     """The model file the requirements came from."""
     requirements: str = ""
+    """What Trivy scanned: the resolved set, one ``name==version`` a line."""
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
+    listed: set[tuple[str, str]] = field(default_factory=set)
+    """The (normalised name, version) pairs Trivy read: what was really scanned."""
 
     def counts(self) -> dict[str, int]:
         return {s: sum(1 for f in self.findings if f.severity == s) for s in reversed(SEVERITIES)}
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "trivy_version": self.trivy_version,
-            "db_updated_at": self.db_updated_at,
-            "source": self.source,
-            "requirements": self.requirements,
-            "counts": self.counts(),
-            "findings": [asdict(f) for f in self.findings],
-            "not_scanned": [asdict(n) for n in self.not_scanned],
-            "trivy": self.raw,
-        }
 
-
-def parse(trivy_json: str | bytes) -> list[Finding]:
+def _load(trivy_json: str | bytes) -> dict[str, Any]:
     try:
         data = json.loads(trivy_json)
     except ValueError as exc:
         raise ReportError(f"Trivy's output is not JSON: {exc}") from exc
     if not isinstance(data, dict) or ("Results" not in data and "SchemaVersion" not in data):
         raise ReportError("Trivy's output is not a Trivy JSON report (no SchemaVersion or Results).")
+    return data
+
+
+def listed_packages(trivy_json: str | bytes, kind: str = "") -> set[tuple[str, str]]:
+    """The (normalised name, version) pairs of a report made with ``--list-all-pkgs``; ``kind``: only results of
+    that Trivy type (``python-pkg``, ``pip``, ``debian``…)."""
+    found = set()
+    for result in _load(trivy_json).get("Results") or []:
+        if kind and result.get("Type") != kind:
+            continue
+        for package in result.get("Packages") or []:
+            found.add((normalize(str(package.get("Name", ""))), str(package.get("Version", ""))))
+    return found
+
+
+def parse(trivy_json: str | bytes) -> list[Finding]:
+    data = _load(trivy_json)
     findings = []
     for result in data.get("Results") or []:
         for v in result.get("Vulnerabilities") or []:
@@ -79,17 +97,23 @@ def parse(trivy_json: str | bytes) -> list[Finding]:
                     status=str(v.get("Status") or ""),
                     title=str(v.get("Title") or ""),
                     url=str(v.get("PrimaryURL") or next(iter(v.get("References") or []), "")),
+                    kind=str(result.get("Class") or ""),
                 )
             )
     findings.sort(key=lambda f: (-f.rank, f.package, f.id))
     return findings
 
 
+def _title(finding: Finding) -> str:
+    via = f" [via {' -> '.join(finding.chain)}]" if len(finding.chain) > 1 else ""
+    return finding.title[:60] + via
+
+
 def table(findings: list[Finding]) -> str:
     """A fixed-width table: severity, advisory, package, installed → fixed, title."""
     if not findings:
         return "(no findings)"
-    rows = [("SEVERITY", "ADVISORY", "PACKAGE", "INSTALLED -> FIXED", "TITLE")]
-    rows += [(f.severity, f.id, f.package, f"{f.installed} -> {f.fixed or '(no fix)'}", f.title[:60]) for f in findings]
+    rows = [("SEVERITY", "ADVISORY", "PACKAGE", "INSTALLED -> FIXED", "TITLE / HOW IT COMES IN")]
+    rows += [(f.severity, f.id, f.package, f"{f.installed} -> {f.fixed or '(no fix)'}", _title(f)) for f in findings]
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(r[:4], widths, strict=True)) + "  " + r[4] for r in rows)

@@ -1,39 +1,33 @@
-"""A model's Python dependencies, read from its metadata files without downloading its weights.
+"""A model's Python requirements, read from its metadata files without downloading its weights, and made safe to
+hand to a resolver.
 
-Order: ``requirements.txt``; else the pip section of ``conda.yaml``; else ``python_env.yaml``'s dependencies.
-What Trivy cannot scan (conda packages, unpinned requirements, local files, URLs, unresolved ``-r``/``-c``
-references) is kept as a ``NotScanned`` entry, so the report says so instead of passing it silently.
+Order: ``requirements.txt``; else the pip section of ``conda.yaml``; else ``python_env.yaml``'s dependencies. Only
+named requirements (PEP 508: name, extras, version specifiers, markers) go to the resolver, rebuilt from their parsed
+form; everything else (index options, URLs, local paths, editable installs, conda packages, unreadable lines) becomes
+a ``NotScanned`` entry, so the report says so and ``scan=required`` blocks unless the policy allows it. Nothing in the
+model's files can choose where packages are fetched from: only the user's own options do.
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-METADATA_FILES = ("requirements.txt", "conda.yaml", "python_env.yaml", "constraints.txt", ".trivyignore")
-_PINNED_RE = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?\s*==\s*(?P<version>[A-Za-z0-9.!+_-]+)$")
-_INCLUDE_RE = re.compile(r"^(-r|--requirement|-c|--constraint)\s*=?\s*(?P<file>\S+)$")
-_OPTION_RE = re.compile(
-    r"^(--index-url|-i|--extra-index-url|--trusted-host|--find-links|-f|--pre|--no-binary|"
-    r"--only-binary|--prefer-binary)\b"
-)
+METADATA_FILES = ("requirements.txt", "conda.yaml", "python_env.yaml", "constraints.txt", ".trivyignore", "MLmodel")
+MAX_FILE_BYTES = 256 * 1024
+"""Larger requirement files are refused whole: real ones are a few KB; a huge one is an attack or a mistake."""
+MAX_REQUIREMENTS = 2000
+_INCLUDE_RE = re.compile(r"^(-r|--requirement|-c|--constraint)(?:\s+|\s*=\s*|(?<=-[rc]))(?P<file>\S+)$")
+_INDEX_OPTIONS = ("-i", "--index-url", "--extra-index-url", "-f", "--find-links", "--trusted-host", "--no-index")
+_HASH_RE = re.compile(r"\s--hash[=\s]\S+")
+_CONDA_SKIP = {"python", "pip"}
 
 
 def normalize(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
-
-
-@dataclass(frozen=True)
-class Pinned:
-    name: str
-    version: str
-
-    def line(self) -> str:
-        return f"{self.name}=={self.version}"
 
 
 @dataclass(frozen=True)
@@ -43,78 +37,143 @@ class NotScanned:
 
 
 @dataclass
-class Dependencies:
+class ModelRequirements:
     source: str
     """The file the list came from."""
-    pinned: list[Pinned] = field(default_factory=list)
+    requirements: list[str] = field(default_factory=list)
+    """Named PEP 508 requirements, as rebuilt from their parsed form."""
+    constraints: list[str] = field(default_factory=list)
     not_scanned: list[NotScanned] = field(default_factory=list)
+    python_version: str = ""
+    """From python_env.yaml, conda.yaml's ``python=`` or MLmodel; ``""`` when the model names none."""
     ignore_file: str = ""
     """The model's ``.trivyignore``, if it has one."""
 
-    def requirements_txt(self) -> str:
-        """The normalised requirements Trivy scans: one ``name==version`` a line, sorted, duplicates removed."""
-        return "".join(f"{p.line()}\n" for p in sorted(set(self.pinned), key=lambda p: (p.name, p.version)))
+    def names(self) -> set[str]:
+        from packaging.requirements import Requirement
 
-    def digest(self) -> str:
-        return hashlib.sha256(self.requirements_txt().encode()).hexdigest()
+        return {normalize(Requirement(r).name) for r in self.requirements}
 
 
 def _strip(line: str) -> str:
     return re.sub(r"(^|\s)#.*$", "", line).strip()
 
 
-def parse_requirements(text: str, files: dict[str, str], deps: Dependencies, seen: tuple[str, ...] = ()) -> None:
+def _named(line: str) -> tuple[str | None, str]:
+    """``(requirement, "")`` for a plain named requirement, else ``(None, why it is not scanned)``."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    text = _HASH_RE.sub("", f" {line}").strip()  # pip's per-line hashes: the resolver gives its own
+    if text.startswith(("-e", "--editable")):
+        return None, "an editable install (-e)"
+    if text.startswith("-"):
+        option = text.split()[0].split("=")[0]
+        if option in _INDEX_OPTIONS:
+            return None, (
+                f"{option} in the model's files: a model does not choose where packages come from; give "
+                "pip_index_url / pip_extra_index_url yourself"
+            )
+        return None, f"the pip option {option} is not honoured by the gate"
+    if text.startswith((".", "/", "~", "file:")) or ("@" not in text and text.endswith((".whl", ".tar.gz", ".zip"))):
+        return None, "a local file or directory"
+    try:
+        parsed = Requirement(text)
+    except InvalidRequirement as exc:
+        return None, f"not a valid requirement ({str(exc).splitlines()[0][:120]})"
+    if parsed.url:
+        return None, "installed from a URL"
+    return str(parsed), ""
+
+
+def _add_lines(
+    text: str, files: dict[str, str], reqs: ModelRequirements, into: list[str], seen: tuple[str, ...] = ()
+) -> None:
     """Add the requirements in ``text``; ``-r``/``-c`` files are read from ``files`` (the model's own)."""
     for raw in text.splitlines():
         line = _strip(raw)
-        if not line or _OPTION_RE.match(line):
+        if not line:
             continue
         include = _INCLUDE_RE.match(line)
         if include:
-            name = include["file"]
-            if name in files and name not in seen:
-                parse_requirements(files[name], files, deps, (*seen, name))
+            name, target = include["file"], (reqs.constraints if include[1] in ("-c", "--constraint") else into)
+            if name in seen:
+                reqs.not_scanned.append(NotScanned(line, f"{name} includes itself"))
+            elif name in files:
+                _add_lines(files[name], files, reqs, target, (*seen, name))
             else:
-                deps.not_scanned.append(NotScanned(line, f"{name} is not a file of the model"))
+                reqs.not_scanned.append(NotScanned(line, f"{name} is not a file of the model"))
             continue
-        requirement = line.split(";", 1)[0].strip()  # environment markers do not change what is installed here
-        pinned = _PINNED_RE.match(requirement)
-        if pinned:
-            deps.pinned.append(Pinned(normalize(pinned["name"]), pinned["version"]))
-        elif "://" in requirement or " @ " in requirement:
-            deps.not_scanned.append(NotScanned(line, "installed from a URL"))
-        elif requirement.startswith(("-e", "--editable", ".", "/", "file:")) or requirement.endswith(".whl"):
-            deps.not_scanned.append(NotScanned(line, "a local file or directory"))
+        requirement, why = _named(line)
+        if requirement is None:
+            reqs.not_scanned.append(NotScanned(line[:200], why))
+        elif len(into) >= MAX_REQUIREMENTS:
+            reqs.not_scanned.append(NotScanned(line[:200], f"more than {MAX_REQUIREMENTS} requirements"))
         else:
-            deps.not_scanned.append(NotScanned(line, "no pinned version (name==version)"))
+            into.append(requirement)
 
 
-def from_files(files: dict[str, str]) -> Dependencies:
-    """Dependencies from the model's metadata files (name → text)."""
+def _python_from(files: dict[str, str], env: dict[str, Any], conda: dict[str, Any]) -> str:
     import yaml
 
-    if "requirements.txt" in files:
-        deps = Dependencies("requirements.txt")
-        parse_requirements(files["requirements.txt"], files, deps)
+    if env.get("python"):
+        return str(env["python"])
+    for item in conda.get("dependencies") or []:
+        if isinstance(item, str) and normalize(re.split(r"[^A-Za-z0-9._-]", item, maxsplit=1)[0]) == "python":
+            version = re.sub(r"^python\s*=*\s*", "", item.strip()).strip()
+            if version:
+                return version
+    mlmodel = yaml.safe_load(files.get("MLmodel", "")) or {}
+    flavors = mlmodel.get("flavors") if isinstance(mlmodel, dict) else None
+    pyfunc = (flavors or {}).get("python_function") or {}
+    return str(pyfunc.get("python_version") or "")
+
+
+def _too_large(files: dict[str, str]) -> list[NotScanned]:
+    return [
+        NotScanned(f"(the whole {name})", f"{len(text.encode())} bytes: larger than the {MAX_FILE_BYTES}-byte limit")
+        for name, text in files.items()
+        if name != "MLmodel" and len(text.encode()) > MAX_FILE_BYTES
+    ]
+
+
+def from_files(files: dict[str, str]) -> ModelRequirements:
+    """The model's requirements from its metadata files (name → text)."""
+    import yaml
+
+    def load(name: str) -> dict[str, Any]:
+        try:
+            data = yaml.safe_load(files.get(name, "")) or {}
+        except yaml.YAMLError:
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    env, conda = load("python_env.yaml"), load("conda.yaml")
+    too_large = _too_large(files)
+    if too_large:
+        reqs = ModelRequirements("(too large)", not_scanned=too_large)
+    elif "requirements.txt" in files:
+        reqs = ModelRequirements("requirements.txt")
+        _add_lines(files["requirements.txt"], files, reqs, reqs.requirements)
     elif "conda.yaml" in files:
-        deps = Dependencies("conda.yaml")
-        env = yaml.safe_load(files["conda.yaml"]) or {}
-        for item in env.get("dependencies") or []:
+        reqs = ModelRequirements("conda.yaml")
+        for item in conda.get("dependencies") or []:
             if isinstance(item, dict) and "pip" in item:
-                parse_requirements("\n".join(str(r) for r in item["pip"] or []), files, deps)
-            elif isinstance(item, str) and normalize(re.split(r"[^A-Za-z0-9._-]", item, maxsplit=1)[0]) != "pip":
-                deps.not_scanned.append(NotScanned(item, "a conda package (Trivy scans pip requirements only)"))
+                _add_lines("\n".join(str(r) for r in item["pip"] or []), files, reqs, reqs.requirements)
+            elif isinstance(item, str) and normalize(re.split(r"[^A-Za-z0-9._-]", item, maxsplit=1)[0]) in _CONDA_SKIP:
+                continue
+            else:
+                reqs.not_scanned.append(NotScanned(str(item)[:200], "a conda package (the gate resolves pip packages)"))
     elif "python_env.yaml" in files:
-        deps = Dependencies("python_env.yaml")
-        env = yaml.safe_load(files["python_env.yaml"]) or {}
-        parse_requirements("\n".join(str(r) for r in env.get("dependencies") or []), files, deps)
+        reqs = ModelRequirements("python_env.yaml")
+        _add_lines("\n".join(str(r) for r in env.get("dependencies") or []), files, reqs, reqs.requirements)
     else:
-        deps = Dependencies("(none)")
-        deps.not_scanned.append(
+        reqs = ModelRequirements("(none)")
+        reqs.not_scanned.append(
             NotScanned("(the whole model)", "it has no requirements.txt, conda.yaml or python_env.yaml")
         )
-    deps.ignore_file = files.get(".trivyignore", "")
-    return deps
+    reqs.python_version = _python_from(files, env, conda)
+    reqs.ignore_file = files.get(".trivyignore", "")
+    return reqs
 
 
 def read_model_files(model_uri: str) -> dict[str, str]:

@@ -82,12 +82,16 @@ def _run_scan(config: TrivyConfig, argv: list[str]) -> str:
 
 
 def scan(config: TrivyConfig, binary: str, directory: Path) -> str:
-    """``trivy fs --format json --scanners vuln`` on ``directory``; return the JSON text."""
-    argv = [binary, "fs", "--format", "json", "--scanners", "vuln", "--quiet", *_cache_args(config)]
+    """``trivy fs --format json --scanners vuln --list-all-pkgs`` on ``directory`` (every package it read is listed,
+    so the gate can tell what was scanned); return the JSON text."""
+    argv = [binary, "fs", "--format", "json", "--scanners", "vuln", "--list-all-pkgs", "--quiet", *_cache_args(config)]
     return _run_scan(config, [*argv, *_offline_args(config), str(directory)])
 
 
-def scan_image(config: TrivyConfig, binary: str, reference: str) -> str:
-    """``trivy image`` on an image of the Docker engine at ``DOCKER_HOST``; return the JSON text."""
+def scan_image(config: TrivyConfig, binary: str, reference: str, list_all: bool = False) -> str:
+    """``trivy image`` on an image of the Docker engine at ``DOCKER_HOST``; return the JSON text. ``list_all``: list
+    every package read, not only the vulnerable ones."""
     argv = [binary, "image", "--format", "json", "--scanners", "vuln", "--quiet", *_cache_args(config)]
+    if list_all:
+        argv.append("--list-all-pkgs")
     return _run_scan(config, [*argv, *_offline_args(config), reference])

@@ -16,7 +16,8 @@ from mlflow_tcdeploy_plugin.scan import gate
 from mlflow_tcdeploy_plugin.scan.config import gate_config
 from tests.fixtures.trivy_db import ADVISORIES, build
 
-VULNERABLE = {"requirements.txt": "pyyaml==5.3\n"}
+VULNERABLE = {"requirements.txt": "pyyaml==5.3\n", "python_env.yaml": "python: 3.11\n"}
+CLEAN = {"requirements.txt": "pyyaml==6.0.2\n", "python_env.yaml": "python: 3.11\n"}
 ADVISORY = "CVE-2020-14343"
 
 
@@ -25,8 +26,17 @@ def _check(files: dict[str, str], env: dict[str, str], **options: str) -> dict[s
     return gate.check("models:/m-0123456789abcdef", "test-model", config, read_files=lambda _: files)
 
 
+@pytest.fixture(autouse=True)
+def _local_index(package_index: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Resolve from the tests' local package index (``_env`` is passed to the gate; uv reads the process's)."""
+    monkeypatch.setenv("TCDEPLOY_PIP_INDEX_URL", package_index.url)
+
+
 def _env(tmp_path: Path, trivy: str, cache: Path | None) -> dict[str, str]:
+    import os
+
     env = {
+        "TCDEPLOY_PIP_INDEX_URL": os.environ["TCDEPLOY_PIP_INDEX_URL"],
         "TCDEPLOY_TRIVY_BIN": trivy,
         "TCDEPLOY_TRIVY_OFFLINE": "true",
         "TCDEPLOY_SCAN_CACHE_DIR": str(tmp_path / "scan-cache"),
@@ -110,7 +120,7 @@ def test_an_old_db_gives_no_verdict_under_required(
 ) -> None:
     old = build(tmp_path / "old-db", updated_at=datetime.now(timezone.utc) - timedelta(days=10, hours=1))
     env = _env(tmp_path, trivy_bin, old)
-    clean = {"requirements.txt": "pyyaml==6.0.2\n"}
+    clean = CLEAN
     with pytest.raises(gate.GateUnavailable) as exc:
         _check(clean, env, scan="required")
     message = exc.value.message
@@ -126,7 +136,7 @@ def test_a_verdict_without_a_db_date_is_never_cached(trivy_bin: str, trivy_db: P
     wrapper, runs = _counting(tmp_path, trivy_bin, version_json='{"Version": "0.59.1"}')
     env = _env(tmp_path, wrapper, trivy_db)
     for _ in range(2):
-        assert _check({"requirements.txt": "pyyaml==6.0.2\n"}, env)["cached"] is False
+        assert _check(CLEAN, env)["cached"] is False
     assert [line.split()[0] for line in runs.read_text().splitlines()].count("fs") == 2
     with pytest.raises(gate.GateUnavailable, match="no vulnerability DB date"):
-        _check({"requirements.txt": "pyyaml==6.0.2\n"}, env, scan="required")
+        _check(CLEAN, env, scan="required")

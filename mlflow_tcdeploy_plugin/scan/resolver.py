@@ -1,0 +1,271 @@
+"""Resolution: a model's requirements → the complete, pinned set the install would produce where the model runs.
+
+uv (``uv pip compile``) resolves for a Python version and a Linux platform that need not be this machine's, with the
+index options the image build uses and nothing else: ``--no-config`` and no ``UV_*`` variables, so neither a uv
+config nor the model's files can change where packages come from. Its output carries each package's hashes and
+which packages pulled it in (``# via``), from which every package's chain back to a direct requirement is read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE, TEMPORARILY_UNAVAILABLE
+
+from .._subprocess import CommandError, run
+from ..log import get_logger
+from .requirements import normalize
+
+logger = get_logger(__name__)
+
+ENV_UV_BIN = "TCDEPLOY_UV_BIN"
+DEFAULT_INDEX = "https://pypi.org/simple"
+SERVING = "(serving stack)"
+"""The root of the chain of a package the serving stack brings in."""
+_PLATFORMS = {"linux/amd64": "x86_64-manylinux_2_28", "linux/arm64": "aarch64-manylinux_2_28"}
+_LINE_RE = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==(?P<version>[^\s;\\]+)")
+_HASH_RE = re.compile(r"--hash=(?P<hash>sha256:[0-9a-f]{64})")
+_UNREACHABLE = ("failed to fetch", "error sending request", "dns error", "connection", "timed out", "certificate")
+
+
+class ResolveError(Exception):
+    """The requirements could not be resolved; ``error_code`` tells the model's fault from the network's."""
+
+    def __init__(self, message: str, error_code: str = INVALID_PARAMETER_VALUE) -> None:
+        super().__init__(message)
+        self.message = message
+        self.error_code = error_code
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where the model runs and where its packages come from: the resolution's whole input besides the list."""
+
+    python_version: str
+    platform: str = "linux/amd64"
+    index_url: str = ""
+    extra_index_url: str = ""
+    ca_bundle: str = ""
+
+    def describe(self) -> dict[str, str]:
+        return {"python_version": self.python_version, "platform": self.platform}
+
+
+@dataclass(frozen=True)
+class Package:
+    name: str
+    """Normalised (PEP 503)."""
+    version: str
+    hashes: tuple[str, ...] = ()
+    parents: tuple[str, ...] = ()
+    """Normalised names of the packages that require it; empty for a direct requirement alone."""
+    direct: bool = False
+    serving: bool = False
+    """Asked for by the serving stack (not the model)."""
+
+
+@dataclass
+class Resolution:
+    packages: dict[str, Package] = field(default_factory=dict)
+
+    def pins(self) -> str:
+        """One ``name==version`` a line, sorted: what Trivy scans."""
+        return "".join(f"{p.name}=={p.version}\n" for p in sorted(self.packages.values(), key=lambda p: p.name))
+
+    def lock(self) -> str:
+        """Pins with every hash the index gave: what the environment image installs (``--require-hashes``)."""
+        lines = []
+        for p in sorted(self.packages.values(), key=lambda p: p.name):
+            lines.append(" \\\n    ".join([f"{p.name}=={p.version}", *(f"--hash={h}" for h in p.hashes)]))
+        return "".join(f"{line}\n" for line in lines)
+
+    def chain(self, name: str) -> list[str]:
+        """The shortest chain from a direct requirement (or the serving stack) to ``name``."""
+        name = normalize(name)
+        if name not in self.packages:
+            return [name]
+        paths, queue = {name: [name]}, [name]
+        while queue:
+            current = queue.pop(0)
+            package = self.packages.get(current)
+            if package is None:
+                continue
+            if package.direct:
+                return paths[current]
+            if package.serving:
+                return [SERVING, *paths[current]]
+            for parent in package.parents:
+                if parent not in paths:
+                    paths[parent] = [parent, *paths[current]]
+                    queue.append(parent)
+        return [name]
+
+    def children(self, name: str) -> list[str]:
+        return sorted(p.name for p in self.packages.values() if name in p.parents)
+
+    def to_text(self) -> str:
+        return json.dumps({"packages": [p.__dict__ for p in self.packages.values()]}, sort_keys=True)
+
+    @classmethod
+    def from_text(cls, text: str) -> Resolution:
+        data = json.loads(text)
+        packages = {}
+        for p in data["packages"]:
+            packages[p["name"]] = Package(
+                p["name"], p["version"], tuple(p["hashes"]), tuple(p["parents"]), p["direct"], p["serving"]
+            )
+        return cls(packages)
+
+
+def uv_binary() -> str:
+    """``$TCDEPLOY_UV_BIN``, the uv that the ``uv`` package installed next to this Python, or uv on PATH."""
+    configured = os.environ.get(ENV_UV_BIN)
+    if configured:
+        if Path(configured).is_file() and os.access(configured, os.X_OK):
+            return configured
+        raise ResolveError(f"{ENV_UV_BIN}={configured!r} is not an executable file.", TEMPORARILY_UNAVAILABLE)
+    try:
+        from uv import find_uv_bin
+
+        return find_uv_bin()
+    except (ImportError, FileNotFoundError):
+        found = shutil.which("uv")
+    if not found:
+        raise ResolveError(
+            "uv, the resolver the gate uses to find every package a model installs, is not installed: "
+            "`pip install uv` (a dependency of mlflow-tcdeploy-plugin), or set TCDEPLOY_UV_BIN to its path.",
+            TEMPORARILY_UNAVAILABLE,
+        )
+    return found
+
+
+def cache_key(requirements: list[str], constraints: list[str], serving: list[str], target: Target) -> str:
+    ca = hashlib.sha256(Path(target.ca_bundle).read_bytes()).hexdigest() if target.ca_bundle else ""
+    material = json.dumps([requirements, constraints, serving, target.__dict__, ca], sort_keys=True)
+    return hashlib.sha256(material.encode()).hexdigest()
+
+
+def _python_platform(platform: str) -> str:
+    try:
+        return _PLATFORMS[platform]
+    except KeyError:
+        raise ResolveError(
+            f"The gate resolves for {', '.join(_PLATFORMS)}; platform {platform!r} is not one of them."
+        ) from None
+
+
+def _environment(target: Target, tmp: Path) -> dict[str, str]:
+    """This process's environment without uv's own settings (they could change the index); with ``ca_bundle``, a
+    bundle of the usual CAs and the extra ones (uv's SSL_CERT_FILE replaces its roots, it does not add to them)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("UV_")}
+    env["UV_NO_PROGRESS"] = "1"
+    if target.ca_bundle:
+        import certifi
+
+        base = os.environ.get("SSL_CERT_FILE") or certifi.where()
+        bundle = tmp / "ca-bundle.pem"
+        bundle.write_text(Path(base).read_text() + "\n" + Path(target.ca_bundle).read_text())
+        env["SSL_CERT_FILE"] = str(bundle)
+    return env
+
+
+def _argv(uv: str, tmp: Path, target: Target, constraints: bool) -> list[str]:
+    argv = [uv, "pip", "compile", str(tmp / "model.in"), str(tmp / "serving.in")]
+    if constraints:
+        argv += ["--constraint", str(tmp / "constraints.in")]
+    argv += [
+        "--python-version",
+        target.python_version,
+        "--python-platform",
+        _python_platform(target.platform),
+        "--no-config",
+        "--no-header",
+        "--annotation-style",
+        "line",
+        "--generate-hashes",
+        "--quiet",
+        "--index-url",
+        target.index_url or DEFAULT_INDEX,
+    ]
+    if target.extra_index_url:
+        argv += ["--extra-index-url", target.extra_index_url]
+    return argv
+
+
+def resolve(
+    requirements: list[str], constraints: list[str], serving: list[str], target: Target, timeout: float
+) -> Resolution:
+    """Resolve the model's ``requirements`` and the ``serving`` stack together for ``target``."""
+    if not target.python_version:
+        raise ResolveError(
+            "The model names no Python version (python_env.yaml, conda.yaml or MLmodel's python_version), so its "
+            "install cannot be resolved: log the model again with a current MLflow."
+        )
+    uv = uv_binary()
+    with tempfile.TemporaryDirectory(prefix="tcdeploy-resolve-") as name:
+        tmp = Path(name)
+        (tmp / "model.in").write_text("".join(f"{r}\n" for r in requirements))
+        (tmp / "serving.in").write_text("".join(f"{r}\n" for r in serving))
+        (tmp / "constraints.in").write_text("".join(f"{r}\n" for r in constraints))
+        argv = _argv(uv, tmp, target, bool(constraints))
+        logger.debug("tcdeploy: running %s", " ".join(argv))
+        try:
+            output = run(argv, timeout=timeout, env=_environment(target, tmp))
+        except CommandError as exc:
+            raise _resolve_error(str(exc), target) from exc
+    return _parse(output)
+
+
+def _resolve_error(detail: str, target: Target) -> ResolveError:
+    where = target.index_url or DEFAULT_INDEX
+    text = detail.strip()[-1500:]
+    if any(word in text.lower() for word in _UNREACHABLE) and "no solution found" not in text.lower():
+        return ResolveError(
+            f"The package index {where} could not be reached to resolve the model's requirements: {text}\nGive "
+            "pip_index_url (a mirror this machine reaches) and ca_bundle (for a network that intercepts TLS), or "
+            "scan=auto to go on unscanned.",
+            TEMPORARILY_UNAVAILABLE,
+        )
+    return ResolveError(
+        f"The model's requirements cannot be installed on Python {target.python_version} ({target.platform}) from "
+        f"{where}: {text}\nFix the names and versions in the model's requirements (pin versions that exist for that "
+        "Python and platform), or give pip_index_url / pip_extra_index_url for a private index."
+    )
+
+
+def _parse(output: str) -> Resolution:
+    entries: dict[str, dict[str, object]] = {}
+    current: dict[str, object] | None = None
+    for line in output.splitlines():
+        stripped = line.strip()
+        match = _LINE_RE.match(line)
+        if match:
+            current = {"name": normalize(match["name"]), "version": match["version"], "hashes": [], "via": []}
+            entries[str(current["name"])] = current
+        if current is None:
+            continue
+        current["hashes"].extend(m["hash"] for m in _HASH_RE.finditer(line))  # type: ignore[union-attr]
+        via = re.search(r"#\s*via\s*(?P<rest>.*)$", line)
+        if via:
+            current["via"].extend(v.strip() for v in via["rest"].split(",") if v.strip())  # type: ignore[union-attr]
+        elif stripped.startswith("#   "):
+            current["via"].append(stripped[1:].strip())  # type: ignore[union-attr]
+    packages = {}
+    for name, entry in entries.items():
+        via = [str(v) for v in entry["via"]]  # type: ignore[union-attr]
+        packages[name] = Package(
+            name=name,
+            version=str(entry["version"]),
+            hashes=tuple(sorted(set(entry["hashes"]))),  # type: ignore[arg-type]
+            parents=tuple(sorted({normalize(v) for v in via if not v.startswith("-")})),
+            direct=any(v.startswith("-r") and v.endswith("model.in") for v in via),
+            serving=any(v.startswith("-r") and v.endswith("serving.in") for v in via),
+        )
+    return Resolution(packages)
