@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import calls, logs_memory, payloads, readiness, redeploy, signing, startup
+from . import calls, gate, logs_memory, payloads, readiness, redeploy, signing, startup
 from .figures import Figure
 from .setup import bench_world
 
@@ -51,12 +51,14 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     rounds, calls_each = (3, 60) if args.quick else (7, 500)
     started = time.time()
-    wanted = set(args.only) or set(range(1, 8))
+    wanted = set(args.only) or set(range(1, 9))
     figures: list[Figure] = []
     if 1 in wanted:
         figures += startup.run(rounds)
     if 4 in wanted:
         figures += payloads.codec(rounds)
+    if 8 in wanted:
+        figures += gate.run(3 if args.quick else 5)
     with bench_world() as bench:
         steps = [
             (2, lambda: calls.run(bench, calls_each, rounds)),

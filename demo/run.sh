@@ -22,8 +22,8 @@ export MLFLOW_TRACKING_URI="sqlite:///$work/mlflow.db"
 step "1. Train a scikit-learn model and register it as default.default.$model ($MLFLOW_TRACKING_URI)"
 # Run from the work directory: MLflow keeps artifacts in ./mlruns beside the database.
 (cd "$work" && python "$here/train.py" "$model") 2> "$work/train.log" || { cat "$work/train.log"; exit 1; }
-# The same model, logged with an old PyYAML pinned: the dependency gate must refuse it.
-(cd "$work" && python "$here/train.py" demo_old_pyyaml pyyaml==5.3 scikit-learn) 2>> "$work/train.log" \
+# The same model, logged with an old Requests pinned: the dependency gate must refuse it.
+(cd "$work" && python "$here/train.py" demo_old_requests requests==2.31.0 scikit-learn) 2>> "$work/train.log" \
     || { cat "$work/train.log"; exit 1; }
 
 step "2. Start the emulator of the WeData model-service API"
@@ -43,8 +43,8 @@ export TCDEPLOY_TRIVY_CACHE_DIR="$work/trivy-cache" TCDEPLOY_TRIVY_OFFLINE=true
 export TCDEPLOY_SCAN_CACHE_DIR="$work/scan-cache" TCDEPLOY_SCAN_REPORT_DIR="$work/scan-reports"
 python -m tests.fixtures.trivy_db "$TCDEPLOY_TRIVY_CACHE_DIR" > /dev/null
 status=0
-tcdeploy scan models:/default.default.demo_old_pyyaml/1 || status=$?
-[ "$status" -eq 1 ] || { echo "the gate should have refused pyyaml==5.3 (exit 1), not exited $status"; exit 1; }
+tcdeploy scan --fail-on MEDIUM models:/default.default.demo_old_requests/1 || status=$?
+[ "$status" -eq 1 ] || { echo "the gate should have refused requests==2.31.0 (exit 1), not exited $status"; exit 1; }
 echo "(refused, as it should be: exit code 1; deploying it would fail the same way before any request)"
 
 step "4. Deploy the clean model: mlflow deployments create -t tcdeploy (the gate scans it first)"

@@ -118,7 +118,7 @@ def _tag(value: Any) -> str:
     return text
 
 
-def _index_url(key: str) -> Callable[[Any], str]:
+def index_url(key: str) -> Callable[[Any], str]:
     def parse(value: Any) -> str:
         text = coerce_scalar(key, "str", value)
         parts = urlsplit(text)
@@ -450,6 +450,14 @@ OPTIONS: tuple[Option, ...] = (
         parse_with=_allow_unscanned,
     ),
     Option(
+        "scan_allow_builds",
+        "bool",
+        "Let the gate's resolver build source distributions (packages without a wheel for the model's Python and "
+        "platform) to read their dependencies. Off by default: a build runs the package's code on this machine.",
+        False,
+        scopes=PREPARE,
+    ),
+    Option(
         "scan_os_fail_on",
         "str",
         "Least severity of a fixed advisory in the image's OS packages (the base image's distribution) that blocks; "
@@ -466,7 +474,9 @@ OPTIONS: tuple[Option, ...] = (
         scopes=PREPARE,
         parse_with=_rego_file,
     ),
-    Option("scan_timeout", "float", "Seconds Trivy may run.", 300.0, bounds=(1, 3600), scopes=PREPARE),
+    Option(
+        "scan_timeout", "float", "Seconds Trivy, or the resolver, may run.", 300.0, bounds=(1, 3600), scopes=PREPARE
+    ),
     Option(
         "scan_max_db_age",
         "float",
@@ -522,14 +532,14 @@ OPTIONS: tuple[Option, ...] = (
         "Package index the gate resolves from and the image build installs from (pip --index-url), e.g. a mirror. "
         "Default: $TCDEPLOY_PIP_INDEX_URL, else PyPI.",
         scopes=PREPARE,
-        parse_with=_index_url("pip_index_url"),
+        parse_with=index_url("pip_index_url"),
     ),
     Option(
         "pip_extra_index_url",
         "custom",
         "An extra package index for the gate and the image build (pip --extra-index-url).",
         scopes=PREPARE,
-        parse_with=_index_url("pip_extra_index_url"),
+        parse_with=index_url("pip_extra_index_url"),
     ),
     Option(
         "ca_bundle",

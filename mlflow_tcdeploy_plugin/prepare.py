@@ -5,12 +5,14 @@ Shared by create/update, ``run_local`` and ``tcdeploy build``, so all three gate
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlflow.exceptions import MlflowException
+from mlflow.protos.databricks_pb2 import INTERNAL_ERROR
 
 from . import options as opt
 from .log import get_logger
@@ -73,6 +75,27 @@ def _tag(version: tuple[str, str] | None, tags: dict[str, str]) -> None:
         logger.info("tcdeploy: the scan outcome could not be tagged on %s/%s: %s", *version, exc.message)
 
 
+def _judged_lock(scan: Mapping[str, Any]) -> str:
+    """The set the gate judged, for the image to install as it is: only after a pass that left nothing unscanned
+    (else the lock lacks what the model needs, and MLflow's own install is used, unjudged, with a warning)."""
+    if scan.get("status") != "passed" or not scan.get("lock_path"):
+        return ""
+    if not scan.get("complete"):
+        logger.warning(
+            "tcdeploy: WARNING: the image installs the model's requirements itself: part of them could not be "
+            "resolved and scanned (%s), so the image is not the set the gate judged.",
+            "; ".join([*scan.get("not_scanned", []), *scan.get("allowed_unscanned", {})]),
+        )
+        return ""
+    lock = Path(scan["lock_path"]).read_text()
+    if hashlib.sha256(lock.encode()).hexdigest() != scan.get("lock_sha256"):
+        raise MlflowException(
+            f"The gate's lock {scan['lock_path']} changed after the gate judged it: run the deployment again.",
+            error_code=INTERNAL_ERROR,
+        )
+    return lock
+
+
 def image(
     model: ResolvedModel,
     options: Mapping[str, Any],
@@ -87,7 +110,7 @@ def image(
 
     image_options = images.options(options, default_repository)
     info = model.ml_model_info
-    lock = Path(scan["lock_path"]).read_text() if scan.get("status") == "passed" and scan.get("lock_path") else ""
+    lock = _judged_lock(scan)
     coverage = scan.get("coverage") or {}
     provenance = images.Provenance(
         model_uri=model.model_uri,

@@ -127,19 +127,19 @@ class BuiltImage:
         }
 
 
-def _python_version(model_dir: Path, mlmodel: dict[str, Any]) -> str:
-    python_env = model_dir / "python_env.yaml"
-    if python_env.is_file():
-        version = (yaml.safe_load(python_env.read_text()) or {}).get("python")
-        if version:
-            return str(version)
-    version = ((mlmodel.get("flavors") or {}).get("python_function") or {}).get("python_version")
+def _python_version(model_dir: Path) -> str:
+    """The model's Python, read as the gate reads it (so the image runs the Python the gate resolved for)."""
+    from ..scan.requirements import python_version
+
+    names = ("python_env.yaml", "conda.yaml", keys.MLMODEL)
+    version = python_version({n: (model_dir / n).read_text() for n in names if (model_dir / n).is_file()})
     if not version:
         raise ImageError(
-            "The model names no Python version (python_env.yaml or MLmodel's python_version): give base_image.",
+            "The model names no Python version (python_env.yaml, conda.yaml or MLmodel's python_version): give "
+            "base_image.",
             error_code=INVALID_PARAMETER_VALUE,
         )
-    return str(version)
+    return version
 
 
 def _apt_packages(mlmodel: dict[str, Any]) -> tuple[str, ...]:
@@ -190,7 +190,7 @@ def plan(model_dir: Path, opts: ImageOptions, lock: str = "") -> tuple[keys.EnvI
     import mlflow
 
     mlmodel = yaml.safe_load((model_dir / keys.MLMODEL).read_text()) or {}
-    python_version = _python_version(model_dir, mlmodel)
+    python_version = _python_version(model_dir)
     inputs = keys.EnvInputs(
         base_image=opts.base_image or f"python:{python_version}-slim",
         platform=opts.platform,

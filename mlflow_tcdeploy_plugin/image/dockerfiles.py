@@ -68,10 +68,9 @@ def write_env_context(context: Path, inputs: EnvInputs, ca_bundle: Path | None) 
     ]
     if inputs.lock:
         (env_dir / LOCK_FILE).write_text(inputs.lock)
-        hashes = "--require-hashes " if _every_pin_hashed(inputs.lock) else ""
         install += [
             "# Exactly the set the dependency gate resolved and judged (MLflow and the scoring server included)",
-            f"RUN pip install --no-cache-dir --no-deps {hashes}-r {MODEL_DIR}/{LOCK_FILE}",
+            f"RUN pip install --no-cache-dir --no-deps --require-hashes -r {MODEL_DIR}/{LOCK_FILE}",
         ]
     else:
         install.append(f'RUN python -c "{INSTALL}"')
@@ -94,11 +93,6 @@ def write_env_context(context: Path, inputs: EnvInputs, ca_bundle: Path | None) 
         dockerfile = dockerfile.replace(start, f"{start}\n{trust}\n", 1)
     (context / "Dockerfile").write_text(dockerfile)
     return dockerfile
-
-
-def _every_pin_hashed(lock: str) -> bool:
-    entries = re.split(r"\n(?=\S)", lock.strip())
-    return all("--hash=" in entry for entry in entries if entry)
 
 
 def write_model_context(context: Path, model_dir: Path, env_image: str) -> str:

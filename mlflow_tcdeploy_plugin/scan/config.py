@@ -19,7 +19,12 @@ ENV_PIP_INDEX_URL = "TCDEPLOY_PIP_INDEX_URL"
 
 
 def index_url(options: Mapping[str, Any], env: Mapping[str, str]) -> str:
-    return str(options.get("pip_index_url") or env.get(ENV_PIP_INDEX_URL) or "")
+    """``pip_index_url``, else ``$TCDEPLOY_PIP_INDEX_URL`` checked as the option is (an http(s) URL, no credentials:
+    it is written into the image), else ``""`` (PyPI)."""
+    if options.get("pip_index_url"):
+        return str(options["pip_index_url"])
+    value = env.get(ENV_PIP_INDEX_URL)
+    return opt.index_url(ENV_PIP_INDEX_URL)(value) if value else ""
 
 
 def gate_config(options: Mapping[str, Any], env: Mapping[str, str]) -> Any:
@@ -56,6 +61,7 @@ def gate_config(options: Mapping[str, Any], env: Mapping[str, str]) -> Any:
             index_url=index_url(options, env),
             extra_index_url=options.get("pip_extra_index_url") or "",
             ca_bundle=options.get("ca_bundle") or "",
+            allow_builds=bool(opt.value(options, "scan_allow_builds")),
         ),
         report_dir=Path(options.get("scan_report_dir") or env.get(ENV_REPORT_DIR) or cache / "reports"),
     )

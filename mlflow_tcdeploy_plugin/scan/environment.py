@@ -1,6 +1,7 @@
 """The environment image, judged: ``trivy image`` reads every package it really has. Its Python packages must be the
 set the gate resolved and judged (a difference is an error, never a silent pass); its OS packages (the base image's
-distribution) are judged under their own threshold and reported apart.
+distribution) are judged under their own threshold and reported apart, and the base image's own installers under the
+gate's policy.
 
 Cached by the environment key with Trivy's version and DB date: a new model version on the same environment costs no
 scan, and nothing is pulled.
@@ -93,13 +94,17 @@ def check(
         return no_verdict(exc, label, policy)
     mismatch = differences(lock, report.listed)
     if mismatch:
-        message = (
+        # Whatever the mode: the image would ship what nobody judged.
+        raise GateUnavailable(
             f"{label} does not hold the set the dependency gate judged ({len(mismatch)} difference(s)):\n  "
             + "\n  ".join(mismatch[:30])
-            + "\nRebuild it (a changed base_image or index can cause this), or report it: the image must install "
-            "exactly the resolved set"
+            + "\nA base_image with its own Python packages, or another Python than the model's, causes this: use a "
+            "plain Python base image of the model's version.",
+            INTERNAL_ERROR,
         )
-        return no_verdict(GateUnavailable(message, INTERNAL_ERROR), label, policy)
+    # The lock's packages were judged by the gate (with the model's own .trivyignore); here: what the image adds.
+    judged = {name for name, _ in _lock_pins(lock)}
+    report.findings = [f for f in report.findings if f.kind == "os-pkgs" or normalize(f.package) not in judged]
     verdict = evaluate(policy, report, config.clock().date())
     os_findings = [f for f in report.findings if f.kind == "os-pkgs"]
     path = config.report_dir / f"{safe_name(reference)}-{env_key[:12]}.json"

@@ -94,9 +94,9 @@ def check(
             judge_db(info, config)
         resolution, resolution_cached = _resolution(reqs, target, config)
         report, key, cached = _report(reqs, resolution, binary, info, config)
-    except ResolveError as exc:
+    except (ResolveError, MlflowException) as exc:
         return no_verdict(exc, label, policy, exc.error_code)
-    except (trivy.GateError, ReportError, OSError, MlflowException) as exc:
+    except (trivy.GateError, ReportError, OSError) as exc:
         return no_verdict(exc, label, policy)
     return _judge(report, resolution, target, key, cached, resolution_cached, label, policy, config)
 
@@ -151,7 +151,7 @@ def no_verdict(exc: Exception, label: str, policy: Policy, error_code: str = INT
         label,
         reason,
     )
-    return {"status": "error", "reason": reason, "policy": policy.describe()}
+    return {"status": "error", "reason": reason, "policy": policy.describe(), "coverage": None}
 
 
 # --- resolution and scan, each cached ----------------------------------------------------------------------------
@@ -160,11 +160,14 @@ def _resolution(reqs: ModelRequirements, target: Target, config: GateConfig) -> 
     key = cache_key(reqs.requirements, reqs.constraints, serving, target)
     cache = ScanCache(config.cache_dir)
     cached = cache.resolution(key)
-    if cached is not None:
-        resolved_at, text = cached
-        if config.clock() - resolved_at < RESOLUTION_TTL:
-            logger.debug("tcdeploy: cached resolution %s from %s", key[:12], resolved_at.isoformat())
-            return Resolution.from_text(text), True
+    if cached is not None and config.clock() - cached[0] < RESOLUTION_TTL:
+        try:
+            resolution = Resolution.from_text(cached[1])
+        except (ValueError, KeyError, TypeError):
+            logger.warning("tcdeploy: the cached resolution %s cannot be read; resolving again", key[:12])
+        else:
+            logger.debug("tcdeploy: cached resolution %s from %s", key[:12], cached[0].isoformat())
+            return resolution, True
     logger.info(
         "tcdeploy: resolving %d requirement(s) and the serving stack for Python %s on %s",
         len(reqs.requirements),
@@ -234,18 +237,29 @@ class _Coverage:
     lapsed: dict[str, str]
 
     def describe(self) -> dict[str, Any]:
-        percent = 100.0 if not self.total else round(100.0 * self.scanned / self.total, 1)
+        percent = round(100.0 * self.scanned / self.total, 1) if self.total else 0.0
         return {"scanned": self.scanned, "total": self.total, "percent": percent, "allowed": len(self.allowed)}
 
     def line(self) -> str:
         d = self.describe()
-        allowed = f", {d['allowed']} allowed unscanned by the policy" if d["allowed"] else ""
+        allowed = f"; {d['allowed']} unscanned, allowed by the policy" if d["allowed"] else ""
         return f"{d['scanned']}/{d['total']} packages scanned ({d['percent']:g}%{allowed})"
+
+
+_NAMED_RE = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*(?:[=<>!~;].*)?$")
+
+
+def _allowed(policy: Policy, item: NotScanned, today: Any) -> tuple[str | None, str]:
+    """The policy's entry for ``item``: by its exact text, or by package name when it names a package (a URL or a
+    path needs its exact text: a name must not let any source of that name through)."""
+    named = _NAMED_RE.match(item.requirement)
+    name = normalize(named["name"]) if named and "://" not in item.requirement else ""
+    return policy.allowed_unscanned(item.requirement, name, today)
 
 
 def _coverage(report: ScanReport, resolution: Resolution, policy: Policy, today: Any) -> _Coverage:
     """Scanned: resolved packages Trivy read. Total: every resolved package, plus each requirement the gate could
-    not resolve that the policy does not allow (an allowed one is the policy owner's exception, listed apart)."""
+    not resolve (allowed or not: coverage says what was looked at, the policy what may go out)."""
     unread = [
         NotScanned(f"{p.name}=={p.version}", "resolved, but Trivy did not read it")
         for p in resolution.packages.values()
@@ -256,16 +270,14 @@ def _coverage(report: ScanReport, resolution: Resolution, policy: Policy, today:
     blocking: list[NotScanned] = []
     lapsed: dict[str, str] = {}
     for item in items:
-        name = normalize(re.split(r"[^A-Za-z0-9._-]", item.requirement, maxsplit=1)[0])
-        reason, why_not = policy.allowed_unscanned(item.requirement, name, today)
+        reason, why_not = _allowed(policy, item, today)
         if reason is not None:
             allowed[item.requirement] = reason
         else:
             blocking.append(item)
             if why_not:
                 lapsed[item.requirement] = why_not
-    unresolved = [b for b in blocking if b in report.not_scanned]
-    total = len(resolution.packages) + len(unresolved)
+    total = len(resolution.packages) + len(report.not_scanned)
     return _Coverage(len(resolution.packages) - len(unread), total, items, allowed, blocking, lapsed)
 
 
@@ -350,7 +362,7 @@ def _judge(
     unscanned_blocks = policy.mode == "required" and bool(coverage.blocking)
     passed = verdict.passed and not document["denied"] and not unscanned_blocks
     document |= {"status": "passed" if passed else "failed", "passed": passed}
-    paths = _write_evidence(config.report_dir, label, key, document, resolution, report.raw)
+    paths = _write_evidence(config.report_dir, label, f"{key}{resolution.lock()}", document, resolution, report.raw)
     summary = {
         "status": document["status"],
         "policy": policy.describe(),
@@ -358,6 +370,7 @@ def _judge(
         "coverage": coverage.describe(),
         "target": target.describe(),
         "resolved": len(resolution.packages),
+        "complete": not coverage.items,
         "blocking": document["blocking"],
         "ignored": document["ignored"],
         "lapsed": document["lapsed_ignores"],
@@ -446,7 +459,7 @@ def _write_evidence(
     installs, side by side; their paths and digests."""
     from .formats import cyclonedx
 
-    stem = root / f"{safe_name(label)}-{key[:12]}"
+    stem = root / f"{safe_name(label)}-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
     report, sbom, lock = (Path(f"{stem}{suffix}") for suffix in (".json", ".cdx.json", ".lock.txt"))
     write_json(report, {**document, "trivy": raw})
     write_json(sbom, cyclonedx(document))
@@ -506,7 +519,7 @@ def registry_tags(summary: dict[str, Any]) -> dict[str, str]:
         "tcdeploy.scan.status": summary["status"],
         "tcdeploy.scan.counts": json.dumps(summary.get("counts", {})),
         "tcdeploy.scan.coverage": (
-            f"{coverage['scanned']}/{coverage['total']} ({coverage['percent']:g}%)" if coverage else ""
+            f"{coverage['scanned']}/{coverage['total']} ({coverage['percent']:g}%)" if coverage else "none (no verdict)"
         ),
         "tcdeploy.scan.trivy_version": summary.get("trivy_version", ""),
         "tcdeploy.scan.db_updated_at": summary.get("db_updated_at", ""),

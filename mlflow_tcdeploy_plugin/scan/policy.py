@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from .report import SEVERITIES, Finding, ScanReport
+from .requirements import normalize
 
 MODES = ("auto", "required", "off")
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -70,7 +71,8 @@ class Policy:
 
     def allowed_unscanned(self, requirement: str, name: str, today: date) -> tuple[str | None, str]:
         """``(reason, "")`` when the policy lets ``requirement`` go out unscanned today, else ``(None, why not)``."""
-        entry = self.allow_unscanned.get(requirement) or self.allow_unscanned.get(name)
+        by_name = {normalize(key): entry for key, entry in self.allow_unscanned.items()}
+        entry = self.allow_unscanned.get(requirement) or (by_name.get(name) if name else None)
         if entry is None:
             return None, ""
         lapsed = entry.lapsed(today)

@@ -24,6 +24,8 @@ _INCLUDE_RE = re.compile(r"^(-r|--requirement|-c|--constraint)(?:\s+|\s*=\s*|(?<
 _INDEX_OPTIONS = ("-i", "--index-url", "--extra-index-url", "-f", "--find-links", "--trusted-host", "--no-index")
 _HASH_RE = re.compile(r"\s--hash[=\s]\S+")
 _CONDA_SKIP = {"python", "pip"}
+_PYTHON_RE = re.compile(r"^\d+\.\d+(\.\d+)?$")
+ENV_FILES = ("requirements.txt", "conda.yaml", "python_env.yaml")
 
 
 def normalize(name: str) -> str:
@@ -53,6 +55,11 @@ class ModelRequirements:
         from packaging.requirements import Requirement
 
         return {normalize(Requirement(r).name) for r in self.requirements}
+
+
+def _logical_lines(text: str) -> list[str]:
+    """Physical lines joined where one ends in a backslash, as pip reads them (hash-pinned files wrap that way)."""
+    return re.sub(r"\\\r?\n", " ", text).splitlines()
 
 
 def _strip(line: str) -> str:
@@ -89,7 +96,7 @@ def _add_lines(
     text: str, files: dict[str, str], reqs: ModelRequirements, into: list[str], seen: tuple[str, ...] = ()
 ) -> None:
     """Add the requirements in ``text``; ``-r``/``-c`` files are read from ``files`` (the model's own)."""
-    for raw in text.splitlines():
+    for raw in _logical_lines(text):
         line = _strip(raw)
         if not line:
             continue
@@ -98,6 +105,8 @@ def _add_lines(
             name, target = include["file"], (reqs.constraints if include[1] in ("-c", "--constraint") else into)
             if name in seen:
                 reqs.not_scanned.append(NotScanned(line, f"{name} includes itself"))
+            elif name in files and len(files[name].encode()) > MAX_FILE_BYTES:
+                reqs.not_scanned.append(NotScanned(line, f"{name} is larger than the {MAX_FILE_BYTES}-byte limit"))
             elif name in files:
                 _add_lines(files[name], files, reqs, target, (*seen, name))
             else:
@@ -112,27 +121,34 @@ def _add_lines(
             into.append(requirement)
 
 
-def _python_from(files: dict[str, str], env: dict[str, Any], conda: dict[str, Any]) -> str:
+def python_version(files: dict[str, str]) -> str:
+    """The model's Python version (``X.Y`` or ``X.Y.Z``) from python_env.yaml, conda.yaml's ``python=`` pin or
+    MLmodel; ``""`` when none names one. Read from the text: YAML would read an unquoted ``3.10`` as 3.1."""
     import yaml
 
-    if env.get("python"):
-        return str(env["python"])
-    for item in conda.get("dependencies") or []:
-        if isinstance(item, str) and normalize(re.split(r"[^A-Za-z0-9._-]", item, maxsplit=1)[0]) == "python":
-            version = re.sub(r"^python\s*=*\s*", "", item.strip()).strip()
-            if version:
-                return version
-    mlmodel = yaml.safe_load(files.get("MLmodel", "")) or {}
-    flavors = mlmodel.get("flavors") if isinstance(mlmodel, dict) else None
-    pyfunc = (flavors or {}).get("python_function") or {}
-    return str(pyfunc.get("python_version") or "")
+    candidates = [
+        *re.findall(r"(?m)^python:\s*['\"]?([^\s'\"#]+)", files.get("python_env.yaml", "")),
+        *re.findall(r"(?m)^\s*-\s*['\"]?python\s*=+\s*([^\s'\"#]+)", files.get("conda.yaml", "")),
+    ]
+    try:
+        mlmodel = yaml.safe_load(files.get("MLmodel", "")) or {}
+        pyfunc = ((mlmodel.get("flavors") or {}).get("python_function") or {}) if isinstance(mlmodel, dict) else {}
+        candidates.append(str(pyfunc.get("python_version") or "") if isinstance(pyfunc, dict) else "")
+    except (yaml.YAMLError, AttributeError):
+        pass  # a broken MLmodel names no version; the resolution then says the model names none
+    return next((c for c in candidates if _PYTHON_RE.match(c)), "")
+
+
+def _listed(value: Any) -> list[str]:
+    """A YAML list of requirement strings; anything else (a string would be read letter by letter) is none."""
+    return [str(item) for item in value] if isinstance(value, list) else []
 
 
 def _too_large(files: dict[str, str]) -> list[NotScanned]:
     return [
-        NotScanned(f"(the whole {name})", f"{len(text.encode())} bytes: larger than the {MAX_FILE_BYTES}-byte limit")
+        NotScanned(f"(the whole {name})", f"larger than the {MAX_FILE_BYTES}-byte limit")
         for name, text in files.items()
-        if name != "MLmodel" and len(text.encode()) > MAX_FILE_BYTES
+        if name in ENV_FILES and len(text.encode()) > MAX_FILE_BYTES
     ]
 
 
@@ -156,22 +172,23 @@ def from_files(files: dict[str, str]) -> ModelRequirements:
         _add_lines(files["requirements.txt"], files, reqs, reqs.requirements)
     elif "conda.yaml" in files:
         reqs = ModelRequirements("conda.yaml")
-        for item in conda.get("dependencies") or []:
+        items = conda.get("dependencies")
+        for item in items if isinstance(items, list) else []:
             if isinstance(item, dict) and "pip" in item:
-                _add_lines("\n".join(str(r) for r in item["pip"] or []), files, reqs, reqs.requirements)
+                _add_lines("\n".join(_listed(item["pip"])), files, reqs, reqs.requirements)
             elif isinstance(item, str) and normalize(re.split(r"[^A-Za-z0-9._-]", item, maxsplit=1)[0]) in _CONDA_SKIP:
                 continue
             else:
                 reqs.not_scanned.append(NotScanned(str(item)[:200], "a conda package (the gate resolves pip packages)"))
     elif "python_env.yaml" in files:
         reqs = ModelRequirements("python_env.yaml")
-        _add_lines("\n".join(str(r) for r in env.get("dependencies") or []), files, reqs, reqs.requirements)
+        _add_lines("\n".join(_listed(env.get("dependencies"))), files, reqs, reqs.requirements)
     else:
         reqs = ModelRequirements("(none)")
         reqs.not_scanned.append(
             NotScanned("(the whole model)", "it has no requirements.txt, conda.yaml or python_env.yaml")
         )
-    reqs.python_version = _python_from(files, env, conda)
+    reqs.python_version = python_version(files)
     reqs.ignore_file = files.get(".trivyignore", "")
     return reqs
 
@@ -181,10 +198,15 @@ def read_model_files(model_uri: str) -> dict[str, str]:
     from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
 
     repo = get_artifact_repository(model_uri)
-    present = {Path(f.path).name for f in repo.list_artifacts("") if not f.is_dir}
+    sizes = {Path(f.path).name: f.file_size for f in repo.list_artifacts("") if not f.is_dir}
     files: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for name in sorted(present):
-            if name in METADATA_FILES or name.endswith(".txt"):
-                files[name] = Path(repo.download_artifacts(name, dst_path=tmp)).read_text(errors="replace")
+        for name, size in sorted(sizes.items()):
+            if name not in METADATA_FILES and not name.endswith(".txt"):
+                continue
+            if size is not None and size > MAX_FILE_BYTES and name != "MLmodel":
+                # Not downloaded: a stand-in of the same size says "too large" if the install would read it.
+                files[name] = " " * (MAX_FILE_BYTES + 1)
+                continue
+            files[name] = Path(repo.download_artifacts(name, dst_path=tmp)).read_text(errors="replace")
     return files

@@ -32,6 +32,9 @@ SERVING = "(serving stack)"
 _PLATFORMS = {"linux/amd64": "x86_64-manylinux_2_28", "linux/arm64": "aarch64-manylinux_2_28"}
 _LINE_RE = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==(?P<version>[^\s;\\]+)")
 _HASH_RE = re.compile(r"--hash=(?P<hash>sha256:[0-9a-f]{64})")
+_PYTHON_RE = re.compile(r"^\d+\.\d+(\.\d+)?$")
+_UV_KEPT = {"UV_CACHE_DIR"}
+"""uv settings that do not change what is resolved; every other ``UV_*`` variable is dropped."""
 _UNREACHABLE = ("failed to fetch", "error sending request", "dns error", "connection", "timed out", "certificate")
 
 
@@ -53,6 +56,8 @@ class Target:
     index_url: str = ""
     extra_index_url: str = ""
     ca_bundle: str = ""
+    allow_builds: bool = False
+    """Let uv build source distributions to read their dependencies: that runs the packages' build code here."""
 
     def describe(self) -> dict[str, str]:
         return {"python_version": self.python_version, "platform": self.platform}
@@ -130,7 +135,7 @@ def uv_binary() -> str:
     if configured:
         if Path(configured).is_file() and os.access(configured, os.X_OK):
             return configured
-        raise ResolveError(f"{ENV_UV_BIN}={configured!r} is not an executable file.", TEMPORARILY_UNAVAILABLE)
+        raise ResolveError(f"{ENV_UV_BIN}={configured!r} is not an executable file.")
     try:
         from uv import find_uv_bin
 
@@ -162,9 +167,9 @@ def _python_platform(platform: str) -> str:
 
 
 def _environment(target: Target, tmp: Path) -> dict[str, str]:
-    """This process's environment without uv's own settings (they could change the index); with ``ca_bundle``, a
-    bundle of the usual CAs and the extra ones (uv's SSL_CERT_FILE replaces its roots, it does not add to them)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("UV_")}
+    """This process's environment without uv's settings but its cache (they could change the index); with
+    ``ca_bundle``, a bundle of the usual CAs and the extra ones (uv's SSL_CERT_FILE replaces its roots)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("UV_") or k in _UV_KEPT}
     env["UV_NO_PROGRESS"] = "1"
     if target.ca_bundle:
         import certifi
@@ -194,6 +199,8 @@ def _argv(uv: str, tmp: Path, target: Target, constraints: bool) -> list[str]:
         "--index-url",
         target.index_url or DEFAULT_INDEX,
     ]
+    if not target.allow_builds:
+        argv.append("--no-build")  # a source distribution's build runs its code on this machine
     if target.extra_index_url:
         argv += ["--extra-index-url", target.extra_index_url]
     return argv
@@ -203,10 +210,10 @@ def resolve(
     requirements: list[str], constraints: list[str], serving: list[str], target: Target, timeout: float
 ) -> Resolution:
     """Resolve the model's ``requirements`` and the ``serving`` stack together for ``target``."""
-    if not target.python_version:
+    if not _PYTHON_RE.match(target.python_version):
         raise ResolveError(
-            "The model names no Python version (python_env.yaml, conda.yaml or MLmodel's python_version), so its "
-            "install cannot be resolved: log the model again with a current MLflow."
+            "The model names no Python version (X.Y or X.Y.Z in python_env.yaml, conda.yaml or MLmodel's "
+            "python_version), so its install cannot be resolved: log the model again with a current MLflow."
         )
     uv = uv_binary()
     with tempfile.TemporaryDirectory(prefix="tcdeploy-resolve-") as name:
@@ -220,7 +227,30 @@ def resolve(
             output = run(argv, timeout=timeout, env=_environment(target, tmp))
         except CommandError as exc:
             raise _resolve_error(str(exc), target) from exc
-    return _parse(output)
+    resolution = _parse(output)
+    _check_complete(resolution, requirements, serving)
+    return resolution
+
+
+def _check_complete(resolution: Resolution, requirements: list[str], serving: list[str]) -> None:
+    """Never judge less than was asked for: an output that lost a requirement, or a package without a hash (the
+    image installs with ``--require-hashes``), is an error, not a smaller set."""
+    from packaging.requirements import Requirement
+
+    wanted = [Requirement(r) for r in [*requirements, *serving]]
+    missing = [str(r) for r in wanted if not r.marker and normalize(r.name) not in resolution.packages]
+    if missing or not resolution.packages:
+        raise ResolveError(
+            f"The resolver's answer lacks {', '.join(missing) or 'every package'}: it cannot be judged. Check the "
+            "uv in use (TCDEPLOY_UV_BIN)."
+        )
+    unhashed = sorted(p.name for p in resolution.packages.values() if not p.hashes)
+    if unhashed:
+        raise ResolveError(
+            f"The package index gave no hash for {', '.join(unhashed[:10])}: the image could not check what it "
+            "installs. Use an index that serves hashes (PEP 503 #sha256=…).",
+            TEMPORARILY_UNAVAILABLE,
+        )
 
 
 def _resolve_error(detail: str, target: Target) -> ResolveError:
@@ -233,6 +263,13 @@ def _resolve_error(detail: str, target: Target) -> ResolveError:
             "scan=auto to go on unscanned.",
             TEMPORARILY_UNAVAILABLE,
         )
+    if "no usable wheels" in text or "building from source is disabled" in text:
+        return ResolveError(
+            f"A requirement has no wheel for Python {target.python_version} ({target.platform}) on {where}, and "
+            "reading a source distribution's dependencies means building it, which runs its code on this machine: "
+            f"{text}\nPin a version that ships wheels for that Python and platform, or set scan_allow_builds=true "
+            "if you trust every source distribution the install pulls in."
+        )
     return ResolveError(
         f"The model's requirements cannot be installed on Python {target.python_version} ({target.platform}) from "
         f"{where}: {text}\nFix the names and versions in the model's requirements (pin versions that exist for that "
@@ -244,7 +281,6 @@ def _parse(output: str) -> Resolution:
     entries: dict[str, dict[str, object]] = {}
     current: dict[str, object] | None = None
     for line in output.splitlines():
-        stripped = line.strip()
         match = _LINE_RE.match(line)
         if match:
             current = {"name": normalize(match["name"]), "version": match["version"], "hashes": [], "via": []}
@@ -255,8 +291,6 @@ def _parse(output: str) -> Resolution:
         via = re.search(r"#\s*via\s*(?P<rest>.*)$", line)
         if via:
             current["via"].extend(v.strip() for v in via["rest"].split(",") if v.strip())  # type: ignore[union-attr]
-        elif stripped.startswith("#   "):
-            current["via"].append(stripped[1:].strip())  # type: ignore[union-attr]
     packages = {}
     for name, entry in entries.items():
         via = [str(v) for v in entry["via"]]  # type: ignore[union-attr]

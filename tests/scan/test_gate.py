@@ -110,6 +110,9 @@ def test_clean_model_carries_its_summary_and_tags_and_is_scanned_once(
     tags = MlflowClient().get_model_version(gate_models["clean"].model_name, "1").tags
     assert tags["tcdeploy.scan.status"] == "passed" and tags["tcdeploy.scan.trivy_version"] == "0.59.1"
     assert tags["tcdeploy.scan.report_sha256"] == scan["report_sha256"]
+    assert scan["coverage"]["percent"] == 100.0 and scan["coverage"]["scanned"] == scan["resolved"]
+    assert tags["tcdeploy.scan.coverage"] == f"{scan['resolved']}/{scan['resolved']} (100%)"
+    assert tags["tcdeploy.scan.sbom_sha256"] == scan["sbom_sha256"] and Path(scan["sbom_path"]).is_file()
 
     second = client.create_deployment("ignored", uri, config=NO_WAIT, endpoint="clean")
     assert second["scan"]["cached"] and second["scan"]["status"] == "passed"

@@ -86,16 +86,42 @@ def test_what_cannot_be_scanned_blocks_unless_the_policy_allows_it_until_a_date(
     assert "scan_allow_unscanned" in refused.message
     assert refused.summary["coverage"]["percent"] < 100  # type: ignore[attr-defined]
 
-    allow = {"pkg": {"reason": "our own build, scanned upstream", "expires": "2999-01-01"}}
+    by_name = {"pkg": {"reason": "a name does not cover a URL", "expires": "2999-01-01"}}
+    assert "installed from a URL" in _refusal(gate_env, requirements, scan_allow_unscanned=json.dumps(by_name)).message
+    url = "pkg @ https://example.invalid/pkg-1.0-py3-none-any.whl"
+    allow = {url: {"reason": "our own build, scanned upstream", "expires": "2999-01-01"}}
     summary = _check(gate_env, requirements, scan_allow_unscanned=json.dumps(allow))
-    assert summary["status"] == "passed" and summary["coverage"]["percent"] == 100.0
-    assert summary["allowed_unscanned"] == {
-        "pkg @ https://example.invalid/pkg-1.0-py3-none-any.whl": "our own build, scanned upstream"
-    }
+    coverage = summary["coverage"]
+    assert summary["status"] == "passed" and not summary["complete"]
+    assert coverage["allowed"] == 1 and coverage["scanned"] == coverage["total"] - 1 and coverage["percent"] < 100
+    assert summary["allowed_unscanned"] == {url: "our own build, scanned upstream"}
 
-    expired = {"pkg": {"reason": "was fine", "expires": "2020-01-01"}}
+    expired = {url: {"reason": "was fine", "expires": "2020-01-01"}}
     lapsed = _refusal(gate_env, requirements, scan_allow_unscanned=json.dumps(expired))
     assert "expired on 2020-01-01" in lapsed.message
+
+
+def test_conda_packages_are_allowed_by_name(gate_env: GateEnv) -> None:
+    config = gate_config(
+        opt.parse(
+            {
+                "scan": "required",
+                "scan_allow_unscanned": '{"libgomp": {"reason": "OS runtime", "expires": "2999-01-01"}}',
+            },
+            opt.CREATE,
+        ),
+        gate_env.env,
+    )
+    files = {"conda.yaml": "dependencies:\n- python=3.11.4\n- libgomp=14.2\n- pip:\n  - tinytop\n"}
+    summary = gate.check("models:/m-0123456789abcdef", "conda-model", config, read_files=lambda _: files)
+    assert summary["status"] == "passed" and summary["target"]["python_version"] == "3.11.4"
+    assert summary["allowed_unscanned"] == {"libgomp=14.2": "OS runtime"}
+
+
+def test_a_resolver_that_answers_nothing_is_never_a_pass(gate_env: GateEnv, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TCDEPLOY_UV_BIN", "/bin/true")  # exits 0 and prints nothing
+    refused = _refusal(gate_env, "tinytop\n")
+    assert "lacks" in refused.message and "tinytop" in refused.message
 
 
 def test_an_index_option_in_the_model_files_changes_nothing_and_blocks(gate_env: GateEnv, tmp_path: Path) -> None:

@@ -111,8 +111,21 @@ def test_hostile_lines_never_reach_the_resolver(line: str, reason: str) -> None:
 def test_huge_files_and_include_loops_are_refused_whole() -> None:
     huge = from_files({"requirements.txt": "numpy\n" * 60000})
     assert huge.requirements == [] and "larger than the" in huge.not_scanned[0].reason
+    unrelated = from_files({"requirements.txt": "numpy\n", "vocab.txt": "w\n" * 200000})
+    assert unrelated.requirements == ["numpy"] and unrelated.not_scanned == []
     loop = from_files({"requirements.txt": "-r a.txt\n", "a.txt": "-r a.txt\nnumpy\n"})
     assert loop.requirements == ["numpy"] and loop.not_scanned[0].reason == "a.txt includes itself"
+
+
+def test_wrapped_lines_versions_read_as_text_and_lists_that_are_not_lists() -> None:
+    wrapped = from_files({"requirements.txt": "numpy==2.0 \\\n    --hash=sha256:" + "a" * 64 + "\npandas\n"})
+    assert wrapped.requirements == ["numpy==2.0", "pandas"] and wrapped.not_scanned == []
+    assert from_files({"python_env.yaml": "python: 3.10\ndependencies: numpy\n"}).python_version == "3.10"
+    assert from_files({"python_env.yaml": "python: 3.10\ndependencies: numpy\n"}).requirements == []
+    conda = from_files({"conda.yaml": "dependencies:\n- python>=3.9\n- pip:\n    numpy\n"})
+    assert conda.requirements == [] and conda.python_version == ""
+    broken = from_files({"MLmodel": "flavors: [unclosed", "requirements.txt": "numpy\n"})
+    assert broken.python_version == "" and broken.requirements == ["numpy"]
 
 
 def test_conda_yaml_pip_section_and_conda_packages() -> None:
