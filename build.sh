@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Project tasks. Each makes ./.venv (with the python3 on PATH, or $PYTHON) and installs what it needs.
 #   ./build.sh test [pytest args]   install the package with its test extras, start a Docker engine and registry
-#                                   (tools/docker-engine.sh), run ruff (lint and format) and every test
+#                                   (tools/docker-engine.sh), run ruff (lint and format), mypy and every test
 #   ./build.sh demo                 the whole flow on the embedded emulator: train, register, scan, deploy,
 #                                   predict, logs, scale, delete (with the `mlflow deployments` CLI)
-#   ./build.sh lint                 ruff check and ruff format --check
+#   ./build.sh lint                 ruff check, ruff format --check and mypy
 #   ./build.sh bench [--quick]      every benchmark, side by side with its baseline: a table, and benchmarks/results.json
 #   ./build.sh emulator [args]      run `tcdeploy emulator` from the venv
 set -euo pipefail
@@ -30,6 +30,7 @@ case "$task" in
         if engine=$(tools/docker-engine.sh .venv/bin/python); then eval "$engine"; fi
         .venv/bin/ruff check .
         .venv/bin/ruff format --check .
+        .venv/bin/mypy
         .venv/bin/python -m pytest "$@"
         ;;
     demo)
@@ -48,6 +49,7 @@ case "$task" in
         venv
         .venv/bin/ruff check .
         .venv/bin/ruff format --check .
+        .venv/bin/mypy
         ;;
     emulator)
         venv

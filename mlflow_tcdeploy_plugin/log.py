@@ -12,7 +12,7 @@ from typing import Any
 from .redact import FILTER, redact_text
 
 
-class PluginLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
+class PluginLogger(logging.LoggerAdapter):
     def info(self, msg: Any, *args: Any, **kwargs: Any) -> None:
         if self.logger.isEnabledFor(logging.INFO):
             kwargs.setdefault("stacklevel", 2)

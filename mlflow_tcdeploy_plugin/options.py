@@ -1,7 +1,7 @@
 """The one table of options every method takes in ``config`` (``-C key=value`` on the CLI).
 
 It drives coercion of CLI strings, validation (nested objects included), request building, ``target_help()`` and the
-README's reference (``tcdeploy options`` prints that reference).
+reference in docs/options.md (``tcdeploy options`` prints that reference).
 """
 
 from __future__ import annotations
@@ -840,7 +840,7 @@ def _member_text(option: Option) -> str:
 
 
 def reference_markdown() -> str:
-    """The option reference, as the README shows it (objects: ``*`` marks a required key)."""
+    """The option reference, as docs/options.md shows it (objects: ``*`` marks a required key)."""
     rows = [
         "| option | type | default | API member | used on | backends | meaning |",
         "|---|---|---|---|---|---|---|",

@@ -163,9 +163,10 @@ def _from_registry(uri: str, name: str, version: str | None, alias: str | None) 
             f"{uri} was not found in the MLflow registry ({exc.message}). Versions of {name!r}: {known}."
         ) from exc
     model_id = getattr(mv, "model_id", None) or ""
-    if not model_id and _LOGGED_MODEL_RE.match(mv.source or ""):
-        model_id = mv.source.removeprefix("models:/")
-    info = {"Id": model_id, "Name": name, "Version": str(mv.version), "ModelPath": mv.source}
+    source = str(mv.source or "")
+    if not model_id and _LOGGED_MODEL_RE.match(source):
+        model_id = source.removeprefix("models:/")
+    info = {"Id": str(model_id), "Name": name, "Version": str(mv.version), "ModelPath": source}
     return ResolvedModel(uri, info, registry_name=name, registry_version=str(mv.version), run_id=mv.run_id or None)
 
 

@@ -66,7 +66,7 @@ def _masked(value: Any) -> Any:
         return [_masked(v) for v in value]
     if not isinstance(value, dict):
         return value
-    out = {}
+    out: dict[str, Any] = {}
     for key, item in value.items():
         if key in _SECRET_KEYS and isinstance(item, str) and item:
             out[key] = mask(item)

@@ -36,7 +36,7 @@ _CODE_TABLE: tuple[tuple[str, int], ...] = (
     ("ServerNetworkError", TEMPORARILY_UNAVAILABLE),
 )
 
-_HINTS = {
+_HINTS: dict[int, str] = {
     UNAUTHENTICATED: "Check KERNEL_WEDATA_CLOUD_SDK_SECRET_ID / _SECRET_KEY (and _SECRET_TOKEN for STS "
     "credentials) and that this machine's clock is right.",
     PERMISSION_DENIED: "The credentials lack a CAM permission (for WeData: QcloudWeDataFullAccess).",

@@ -148,7 +148,7 @@ class _Handler(BaseHTTPRequestHandler):
             override = self.server.injector.faults.invocation_address
             if override is not None:
                 payload = _with_address(payload, override)
-            response = {"Data": payload} if service == "wedata" else dict(payload)
+            response: dict[str, Any] = {"Data": payload} if service == "wedata" else dict(payload)
             code = "Success"
         except ApiError as exc:
             response, code = {"Error": {"Code": exc.code, "Message": exc.message}}, exc.code

@@ -2,7 +2,7 @@
 
 Each action lists its members with a type, a required flag and, where the reference documents one, an enum.
 The WeData ``2025-10-10`` definitions mark nearly every member optional; where an action cannot do anything
-without a member (the ID of the thing it acts on), the emulator requires it and the README says so.
+without a member (the ID of the thing it acts on), the emulator requires it and docs/emulator.md says so.
 """
 
 from __future__ import annotations
@@ -449,10 +449,12 @@ def _check(path: str, value: Any, member: Member, errors: list[tuple[str, str]])
         if ok:
             for i, item in enumerate(value):
                 _check(f"{path}.{i}", item, Member(type_.item), errors)
-    else:
+    elif isinstance(type_, Struct):
         ok = isinstance(value, dict)
         if ok:
             _check_members(path + ".", value, type_.members, errors)
+    else:
+        ok = False
     if not ok:
         errors.append(("InvalidParameter", f"The type of parameter {path} is wrong: expected {_type_name(type_)}."))
     elif member.enum and value not in member.enum:

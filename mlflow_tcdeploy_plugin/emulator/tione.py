@@ -343,7 +343,7 @@ def modify_service_group_weights(ctx: Context, params: dict[str, Any]) -> dict[s
 
 @tione_action("DescribeLogs")
 def describe_logs(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
-    query = {
+    query: dict[str, Any] = {
         k: params[k] for k in ("StartTime", "EndTime", "Limit", "Offset", "Context", "Order", "PodName") if k in params
     }
     if params.get("ServiceId"):

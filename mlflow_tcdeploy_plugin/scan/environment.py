@@ -109,12 +109,13 @@ def check(
     os_findings = [f for f in report.findings if f.kind == "os-pkgs"]
     path = config.report_dir / f"{safe_name(reference)}-{env_key[:12]}.json"
     write_json(path, {"image": reference, "passed": verdict.passed, "trivy": report.raw})
-    summary = {
+    os_counts = {s: sum(1 for f in os_findings if f.severity == s) for s in report.counts()}
+    summary: dict[str, Any] = {
         "status": "passed" if verdict.passed else "failed",
         "matches_lock": True,
         "python_packages": len(report.listed),
         "counts": report.counts(),
-        "os_counts": {s: sum(1 for f in os_findings if f.severity == s) for s in report.counts()},
+        "os_counts": os_counts,
         "os_unfixed": sum(1 for f in os_findings if not f.fixed),
         "blocking": [f.id for f in verdict.blocking],
         "report_path": str(path),
@@ -130,6 +131,6 @@ def check(
         "tcdeploy: %s holds the judged set (%d Python packages); OS packages: %s",
         reference,
         summary["python_packages"],
-        ", ".join(f"{n} {s}" for s, n in summary["os_counts"].items() if n) or "no findings",
+        ", ".join(f"{n} {s}" for s, n in os_counts.items() if n) or "no findings",
     )
     return summary

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from mlflow.exceptions import MlflowException
-from mlflow.protos.databricks_pb2 import INTERNAL_ERROR, INVALID_PARAMETER_VALUE
+from mlflow.protos.databricks_pb2 import INTERNAL_ERROR, INVALID_PARAMETER_VALUE, ErrorCode
 
 from ..log import get_logger
 from . import trivy
@@ -49,7 +49,7 @@ class GateFailed(MlflowException):
 class GateUnavailable(MlflowException):
     """The gate could not reach a verdict and the policy requires one."""
 
-    def __init__(self, message: str, error_code: str = INTERNAL_ERROR) -> None:
+    def __init__(self, message: str, error_code: int = INTERNAL_ERROR) -> None:
         super().__init__(message, error_code=error_code)
 
 
@@ -94,8 +94,10 @@ def check(
             judge_db(info, config)
         resolution, resolution_cached = _resolution(reqs, target, config)
         report, key, cached = _report(reqs, resolution, binary, info, config)
-    except (ResolveError, MlflowException) as exc:
+    except ResolveError as exc:
         return no_verdict(exc, label, policy, exc.error_code)
+    except MlflowException as exc:  # the model's files cannot be read: its own error code (not found, denied…)
+        return no_verdict(exc, label, policy, ErrorCode.Value(exc.error_code))
     except (trivy.GateError, ReportError, OSError) as exc:
         return no_verdict(exc, label, policy)
     return _judge(report, resolution, target, key, cached, resolution_cached, label, policy, config)
@@ -137,7 +139,7 @@ def check_image(reference: str, label: str, config: GateConfig) -> dict[str, Any
     return summary
 
 
-def no_verdict(exc: Exception, label: str, policy: Policy, error_code: str = INTERNAL_ERROR) -> dict[str, Any]:
+def no_verdict(exc: Exception, label: str, policy: Policy, error_code: int = INTERNAL_ERROR) -> dict[str, Any]:
     """Fail closed: ``required`` blocks; ``auto`` goes on with a loud warning and an ``error`` status."""
     reason = (getattr(exc, "message", None) or str(exc)).rstrip(".")
     if policy.mode == "required":

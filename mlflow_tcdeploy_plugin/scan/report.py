@@ -34,8 +34,8 @@ class Finding:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Finding:
         """A finding from the report's JSON (which adds the verdict and its reason)."""
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: tuple(v) if k == "chain" else v for k, v in data.items() if k in names})
+        names = {f.name for f in fields(cls)} - {"chain"}
+        return cls(**{k: str(v) for k, v in data.items() if k in names}, chain=tuple(data.get("chain") or ()))
 
     @property
     def rank(self) -> int:

@@ -41,7 +41,7 @@ _UNREACHABLE = ("failed to fetch", "error sending request", "dns error", "connec
 class ResolveError(Exception):
     """The requirements could not be resolved; ``error_code`` tells the model's fault from the network's."""
 
-    def __init__(self, message: str, error_code: str = INVALID_PARAMETER_VALUE) -> None:
+    def __init__(self, message: str, error_code: int = INVALID_PARAMETER_VALUE) -> None:
         super().__init__(message)
         self.message = message
         self.error_code = error_code
@@ -278,28 +278,32 @@ def _resolve_error(detail: str, target: Target) -> ResolveError:
 
 
 def _parse(output: str) -> Resolution:
-    entries: dict[str, dict[str, object]] = {}
-    current: dict[str, object] | None = None
+    """uv's ``--annotation-style line`` output: ``name==version`` lines, their ``--hash=`` continuations, and a
+    ``# via a, b`` line (``-r <file>`` for what a requirement file asked for)."""
+    versions: dict[str, str] = {}
+    hashes: dict[str, set[str]] = {}
+    via: dict[str, list[str]] = {}
+    current = ""
     for line in output.splitlines():
         match = _LINE_RE.match(line)
         if match:
-            current = {"name": normalize(match["name"]), "version": match["version"], "hashes": [], "via": []}
-            entries[str(current["name"])] = current
-        if current is None:
+            current = normalize(match["name"])
+            versions[current], hashes[current], via[current] = match["version"], set(), []
+        if not current:
             continue
-        current["hashes"].extend(m["hash"] for m in _HASH_RE.finditer(line))  # type: ignore[union-attr]
-        via = re.search(r"#\s*via\s*(?P<rest>.*)$", line)
-        if via:
-            current["via"].extend(v.strip() for v in via["rest"].split(",") if v.strip())  # type: ignore[union-attr]
-    packages = {}
-    for name, entry in entries.items():
-        via = [str(v) for v in entry["via"]]  # type: ignore[union-attr]
-        packages[name] = Package(
+        hashes[current].update(m["hash"] for m in _HASH_RE.finditer(line))
+        annotation = re.search(r"#\s*via\s*(?P<rest>.*)$", line)
+        if annotation:
+            via[current] += [v.strip() for v in annotation["rest"].split(",") if v.strip()]
+    packages = {
+        name: Package(
             name=name,
-            version=str(entry["version"]),
-            hashes=tuple(sorted(set(entry["hashes"]))),  # type: ignore[arg-type]
-            parents=tuple(sorted({normalize(v) for v in via if not v.startswith("-")})),
-            direct=any(v.startswith("-r") and v.endswith("model.in") for v in via),
-            serving=any(v.startswith("-r") and v.endswith("serving.in") for v in via),
+            version=version,
+            hashes=tuple(sorted(hashes[name])),
+            parents=tuple(sorted({normalize(v) for v in via[name] if not v.startswith("-")})),
+            direct=any(v.startswith("-r") and v.endswith("model.in") for v in via[name]),
+            serving=any(v.startswith("-r") and v.endswith("serving.in") for v in via[name]),
         )
+        for name, version in versions.items()
+    }
     return Resolution(packages)

@@ -241,8 +241,8 @@ def test_every_option_is_documented_in_the_readme_and_help() -> None:
 
     import mlflow_tcdeploy_plugin
 
-    readme = (Path(__file__).parents[2] / "README.md").read_text()
-    assert opt.reference_markdown() in readme, "regenerate with: .venv/bin/python tools/readme-options.py"
+    reference = (Path(__file__).parents[2] / "docs" / "options.md").read_text()
+    assert opt.reference_markdown() in reference, "regenerate with: .venv/bin/python tools/options-reference.py"
     help_text = mlflow_tcdeploy_plugin.target_help()
     assert all(f"  {o.key} <" in help_text for o in opt.OPTIONS)
 
