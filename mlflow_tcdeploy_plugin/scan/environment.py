@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from mlflow.protos.databricks_pb2 import INTERNAL_ERROR
@@ -20,7 +21,7 @@ from ..log import get_logger
 from . import trivy
 from .cache import ScanCache
 from .gate import GateConfig, GateFailed, GateUnavailable, judge_db, no_verdict, safe_name, write_json
-from .policy import evaluate
+from .policy import Verdict, evaluate
 from .report import ReportError, ScanReport, listed_packages, parse, table
 from .requirements import normalize
 
@@ -106,20 +107,9 @@ def check(
     judged = {name for name, _ in _lock_pins(lock)}
     report.findings = [f for f in report.findings if f.kind == "os-pkgs" or normalize(f.package) not in judged]
     verdict = evaluate(policy, report, config.clock().date())
-    os_findings = [f for f in report.findings if f.kind == "os-pkgs"]
     path = config.report_dir / f"{safe_name(reference)}-{env_key[:12]}.json"
     write_json(path, {"image": reference, "passed": verdict.passed, "trivy": report.raw})
-    os_counts = {s: sum(1 for f in os_findings if f.severity == s) for s in report.counts()}
-    summary: dict[str, Any] = {
-        "status": "passed" if verdict.passed else "failed",
-        "matches_lock": True,
-        "python_packages": len(report.listed),
-        "counts": report.counts(),
-        "os_counts": os_counts,
-        "os_unfixed": sum(1 for f in os_findings if not f.fixed),
-        "blocking": [f.id for f in verdict.blocking],
-        "report_path": str(path),
-    }
+    summary = _summary(report, verdict, path)
     if not verdict.passed:
         raise GateFailed(
             f"The dependency gate refused {label}: {len(verdict.blocking)} finding(s) at or above "
@@ -131,6 +121,20 @@ def check(
         "tcdeploy: %s holds the judged set (%d Python packages); OS packages: %s",
         reference,
         summary["python_packages"],
-        ", ".join(f"{n} {s}" for s, n in os_counts.items() if n) or "no findings",
+        ", ".join(f"{n} {s}" for s, n in summary["os_counts"].items() if n) or "no findings",
     )
     return summary
+
+
+def _summary(report: ScanReport, verdict: Verdict, path: Path) -> dict[str, Any]:
+    os_findings = [f for f in report.findings if f.kind == "os-pkgs"]
+    return {
+        "status": "passed" if verdict.passed else "failed",
+        "matches_lock": True,
+        "python_packages": len(report.listed),
+        "counts": report.counts(),
+        "os_counts": {s: sum(1 for f in os_findings if f.severity == s) for s in report.counts()},
+        "os_unfixed": sum(1 for f in os_findings if not f.fixed),
+        "blocking": [f.id for f in verdict.blocking],
+        "report_path": str(path),
+    }

@@ -31,7 +31,6 @@ from .resolver import Resolution, ResolveError, Target, cache_key, resolve
 
 logger = get_logger(__name__)
 
-EMPTY_REPORT = json.dumps({"SchemaVersion": 2, "Results": []})
 RESOLUTION_TTL = timedelta(hours=24)
 """How long a resolution is reused: an unpinned requirement resolves to newer releases as they appear."""
 SERVING_STACK = ("gunicorn[gevent]",)
@@ -190,19 +189,8 @@ def _report(
     raw = cache.report(key) if info.db_updated_at else None
     cached = raw is not None
     if raw is None:
-        if pins:
-            with tempfile.TemporaryDirectory() as tmp:
-                (Path(tmp) / "requirements.txt").write_text(pins)
-                raw = trivy.scan(config.trivy, binary, Path(tmp))
-            if not info.db_updated_at or not config.trivy.offline:
-                # The scan may have downloaded the first DB or a newer one: the report is that DB's.
-                before, info = info, trivy.version_info(config.trivy, binary)
-                if info.db_updated_at and info.db_updated_at != before.db_updated_at:
-                    judge_db(info, config)
-                key = scan_key(pins, info.version, info.db_updated_at)
-        else:
-            raw = EMPTY_REPORT  # nothing resolved: nothing Trivy could match; the not-scanned list says why
-        findings = parse(raw)  # only a readable report is cached
+        raw, info, key = _scan(pins, binary, info, config)
+        parse(raw)  # only a readable report is cached
         if info.db_updated_at:
             cache.store(key, raw)
         else:
@@ -210,19 +198,25 @@ def _report(
             logger.warning("tcdeploy: Trivy reports no DB date, so this report is not cached (it will be redone).")
     else:
         logger.debug("tcdeploy: cached report %s (Trivy %s, DB %s)", key[:12], info.version, info.db_updated_at)
-        findings = parse(raw)
-    findings = [replace(f, chain=tuple(resolution.chain(f.package))) for f in findings]
+    findings = [replace(f, chain=tuple(resolution.chain(f.package))) for f in parse(raw)]
     report = ScanReport(
-        findings,
-        reqs.not_scanned,
-        info.version,
-        info.db_updated_at,
-        reqs.source,
-        pins,
-        json.loads(raw),
-        listed_packages(raw),
+        findings, reqs.not_scanned, info.version, info.db_updated_at, reqs.source, pins, json.loads(raw)
     )
+    report.listed = listed_packages(raw)
     return report, key, cached
+
+
+def _scan(pins: str, binary: str, info: trivy.TrivyInfo, config: GateConfig) -> tuple[str, trivy.TrivyInfo, str]:
+    """``trivy fs`` on the resolved set; the DB it used and the report's cache key."""
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "requirements.txt").write_text(pins)
+        raw = trivy.scan(config.trivy, binary, Path(tmp))
+    if not info.db_updated_at or not config.trivy.offline:
+        # The scan may have downloaded the first DB or a newer one: the report is that DB's.
+        before, info = info, trivy.version_info(config.trivy, binary)
+        if info.db_updated_at and info.db_updated_at != before.db_updated_at:
+            judge_db(info, config)
+    return raw, info, scan_key(pins, info.version, info.db_updated_at)
 
 
 # --- the verdict -------------------------------------------------------------------------------------------------
@@ -295,14 +289,40 @@ def _document(
     """The full report: what the outputs (SARIF, JUnit, SBOM), a Rego policy and people read."""
     from .. import __version__
 
+    return {
+        "model": label,
+        "scanned_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "plugin_version": __version__,
+        "policy": policy.describe(),
+        "target": target.describe(),
+        "coverage": coverage.describe(),
+        "packages": _package_rows(resolution),
+        "findings": _finding_rows(report, verdict),
+        "blocking": [f.id for f in verdict.blocking],
+        "ignored": {f.id: reason for f, reason in verdict.ignored},
+        "lapsed_ignores": {f.id: why for f, why in verdict.lapsed},
+        "not_scanned": [
+            {"requirement": n.requirement, "reason": n.reason, "allowed": coverage.allowed.get(n.requirement)}
+            for n in coverage.items
+        ],
+        "denied": [],
+        **_trivy_fields(report),
+    }
+
+
+def _finding_rows(report: ScanReport, verdict: Verdict) -> list[dict[str, Any]]:
     blocking = {f.id for f in verdict.blocking}
     ignored = {f.id: reason for f, reason in verdict.ignored}
-    findings = []
+    rows = []
     for f in report.findings:
         state = "blocking" if f.id in blocking else "ignored" if f.id in ignored else "allowed"
         why = ignored.get(f.id) or ("at or above the threshold" if state == "blocking" else "below the threshold")
-        findings.append({**f.__dict__, "chain": list(f.chain), "verdict": state, "reason": why})
-    packages = [
+        rows.append({**f.__dict__, "chain": list(f.chain), "verdict": state, "reason": why})
+    return rows
+
+
+def _package_rows(resolution: Resolution) -> list[dict[str, Any]]:
+    return [
         {
             "name": p.name,
             "version": p.version,
@@ -313,25 +333,6 @@ def _document(
         }
         for p in sorted(resolution.packages.values(), key=lambda p: p.name)
     ]
-    return {
-        "model": label,
-        "scanned_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "plugin_version": __version__,
-        "policy": policy.describe(),
-        "target": target.describe(),
-        "coverage": coverage.describe(),
-        "packages": packages,
-        "findings": findings,
-        "blocking": [f.id for f in verdict.blocking],
-        "ignored": ignored,
-        "lapsed_ignores": {f.id: why for f, why in verdict.lapsed},
-        "not_scanned": [
-            {"requirement": n.requirement, "reason": n.reason, "allowed": coverage.allowed.get(n.requirement)}
-            for n in coverage.items
-        ],
-        "denied": [],
-        **_trivy_fields(report),
-    }
 
 
 def _trivy_fields(report: ScanReport) -> dict[str, Any]:
@@ -365,26 +366,7 @@ def _judge(
     passed = verdict.passed and not document["denied"] and not unscanned_blocks
     document |= {"status": "passed" if passed else "failed", "passed": passed}
     paths = _write_evidence(config.report_dir, label, f"{key}{resolution.lock()}", document, resolution, report.raw)
-    summary = {
-        "status": document["status"],
-        "policy": policy.describe(),
-        "counts": report.counts(),
-        "coverage": coverage.describe(),
-        "target": target.describe(),
-        "resolved": len(resolution.packages),
-        "complete": not coverage.items,
-        "blocking": document["blocking"],
-        "ignored": document["ignored"],
-        "lapsed": document["lapsed_ignores"],
-        "not_scanned": [f"{n.requirement} ({n.reason})" for n in coverage.blocking],
-        "allowed_unscanned": coverage.allowed,
-        "denied": document["denied"],
-        "trivy_version": report.trivy_version,
-        "db_updated_at": report.db_updated_at,
-        **paths,
-        "cached": cached,
-        "resolution_cached": resolution_cached,
-    }
+    summary = {**_summary(document, coverage), **paths, "cached": cached, "resolution_cached": resolution_cached}
     _warn(summary, coverage, policy)
     if not passed:
         raise GateFailed(_refusal(label, policy, verdict, coverage, summary), summary)
@@ -396,6 +378,20 @@ def _judge(
         " [cached report]" if cached else "",
     )
     return summary
+
+
+def _summary(document: dict[str, Any], coverage: _Coverage) -> dict[str, Any]:
+    """What a deployment's result carries of the report (the report itself is on disk)."""
+    keys = ("status", "policy", "counts", "coverage", "target", "blocking", "ignored", "denied", "trivy_version")
+    return {
+        **{key: document[key] for key in keys},
+        "db_updated_at": document["db_updated_at"],
+        "resolved": len(document["packages"]),
+        "complete": not coverage.items,
+        "lapsed": document["lapsed_ignores"],
+        "not_scanned": [f"{n.requirement} ({n.reason})" for n in coverage.blocking],
+        "allowed_unscanned": coverage.allowed,
+    }
 
 
 def _warn(summary: dict[str, Any], coverage: _Coverage, policy: Policy) -> None:

@@ -41,9 +41,21 @@ def deny_messages(policy_path: str | Path, document: dict[str, Any]) -> list[str
     path = Path(policy_path)
     try:
         # Lazy: the plugin's import stays light, and regopy is an optional extra.
-        from regopy import Interpreter, LogLevel, RegoError
+        import regopy
     except ImportError as exc:
         raise RegoPolicyError(f"Rego policy {path} needs the regopy package: {INSTALL_HINT}") from exc
+    source, rule = _read(path)
+    started = time.perf_counter()
+    bindings = _evaluate(_interpreter(regopy, path, source), document, path, source, rule)
+    messages = _messages(bindings, path, rule)
+    logger.debug(
+        "Rego policy %s: %d deny message(s) in %.1f ms", path, len(messages), (time.perf_counter() - started) * 1000
+    )
+    return messages
+
+
+def _read(path: Path) -> tuple[str, str]:
+    """The policy's text and the rule to query, ``data.<its package>.deny``."""
     try:
         source = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -53,21 +65,28 @@ def deny_messages(policy_path: str | Path, document: dict[str, Any]) -> list[str
     match = _PACKAGE_RE.search(source)
     if match is None:
         raise RegoPolicyError(f"Rego policy {path} has no `package` line: start it with one, e.g. `package gate`")
-    rule = f"data.{match.group(1)}.deny"
+    return source, f"data.{match.group(1)}.deny"
 
-    started = time.perf_counter()
-    interpreter = Interpreter()
+
+def _interpreter(regopy: Any, path: Path, source: str) -> Any:
+    interpreter = regopy.Interpreter()
     # The default level prints parse errors to stdout, where they would corrupt the CLI's JSON output.
-    interpreter.log_level = LogLevel.NONE
+    interpreter.log_level = regopy.LogLevel.NONE
     # A built-in that fails (divide by zero, to_number("x")) must be an error, not a silently missing message.
     interpreter.strict_built_in_errors = True
     try:
         interpreter.add_module(path.name, source)
-    except RegoError as exc:
+    except regopy.RegoError as exc:
         raise RegoPolicyError(
             f"Rego policy {path} does not compile: {_describe(str(exc), path, source)}. Fix it (Rego v1 syntax: "
             "`import rego.v1`, `deny contains msg if { ... }`)"
         ) from exc
+    return interpreter
+
+
+def _evaluate(interpreter: Any, document: dict[str, Any], path: Path, source: str, rule: str) -> dict[str, Any]:
+    from regopy import RegoError
+
     try:
         # JSON text, not regopy's Input: rego-cpp keeps Input strings unescaped, so `input.x == "a\"b"` would never
         # match. ensure_ascii=False: rego-cpp would count the escape \u00e9 as six characters.
@@ -91,8 +110,10 @@ def deny_messages(policy_path: str | Path, document: dict[str, Any]) -> list[str
         errors = output.node()
         text = "\n".join(errors.at(i).json() for i in range(len(errors)))
         raise _evaluation_error(path, _describe(text, path, source))
+    return dict(output[0].bindings)
 
-    bindings = output[0].bindings
+
+def _messages(bindings: dict[str, Any], path: Path, rule: str) -> list[str]:
     if "messages" not in bindings:
         raise RegoPolicyError(
             f"Rego policy {path} defines no `deny` rule ({rule} is undefined): a policy that can never refuse is "
@@ -104,9 +125,6 @@ def deny_messages(policy_path: str | Path, document: dict[str, Any]) -> list[str
             f"Rego policy {path}: {rule} must be a set of strings, got {json.dumps(messages)}. "
             'Write it as `deny contains msg if { ...; msg := "why" }`'
         )
-    logger.debug(
-        "Rego policy %s: %d deny message(s) in %.1f ms", path, len(messages), (time.perf_counter() - started) * 1000
-    )
     return sorted(messages)
 
 

@@ -236,7 +236,7 @@ def test_requests_are_built_from_the_table() -> None:
     assert opt.api_members(options, opt.CREATE, group=True) == {"LogEnable": True, "ServiceDescription": "d"}
 
 
-def test_every_option_is_documented_in_the_readme_and_help() -> None:
+def test_every_option_is_documented_in_the_reference_and_help() -> None:
     from pathlib import Path
 
     import mlflow_tcdeploy_plugin
