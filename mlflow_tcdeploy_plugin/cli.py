@@ -133,6 +133,33 @@ def _run_emulator(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_policy_arguments(p: argparse.ArgumentParser) -> None:
+    """The gate's policy, the same for ``scan`` and ``build``."""
+    p.add_argument("--fail-on", default="CRITICAL", help="least severity that fails (default: CRITICAL)")
+    p.add_argument("--os-fail-on", help="least severity of a fixed OS-package advisory that fails (default: CRITICAL)")
+    p.add_argument("--ignore", action="append", default=[], metavar="ID[:reason]", help="advisory to accept")
+    p.add_argument("--ignore-unfixed", action="store_true", help="findings without a fix do not fail")
+    p.add_argument("--policy", metavar="FILE.rego", help="a Rego policy whose deny messages refuse the model")
+    p.add_argument(
+        "--allow-unscanned",
+        metavar="JSON",
+        help='requirements that may go out unscanned: {"<requirement>": {"reason": "…", "expires": "YYYY-MM-DD"}}',
+    )
+    p.add_argument("--allow-builds", action="store_true", help="let the resolver build source distributions")
+
+
+def _policy_config(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "scan_fail_on": args.fail_on,
+        "scan_os_fail_on": args.os_fail_on,
+        "scan_ignore": args.ignore or None,
+        "scan_ignore_unfixed": args.ignore_unfixed or None,
+        "scan_policy": args.policy,
+        "scan_allow_unscanned": args.allow_unscanned,
+        "scan_allow_builds": args.allow_builds or None,
+    }
+
+
 def _scan_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "scan",
@@ -142,7 +169,7 @@ def _scan_parser(sub: argparse._SubParsersAction) -> None:
         "Exit code 0: passed; 1: refused by the policy; 2: the gate could not decide.",
     )
     p.add_argument("model_uri", help="models:/Catalog.Schema.Model/1, models:/name/1, models:/name@alias, runs:/…")
-    p.add_argument("--fail-on", default="CRITICAL", help="least severity that fails (default: CRITICAL)")
+    _add_policy_arguments(p)
     p.add_argument(
         "--format",
         choices=("table", "json", "sarif", "junit", "cyclonedx"),
@@ -150,18 +177,10 @@ def _scan_parser(sub: argparse._SubParsersAction) -> None:
         help="table (default), json (the summary and findings), sarif (SARIF 2.1.0 for code-scanning dashboards), "
         "junit (CI test reports) or cyclonedx (the SBOM of the resolved set)",
     )
-    p.add_argument("--policy", metavar="FILE.rego", help="a Rego policy whose deny messages refuse the model")
-    p.add_argument(
-        "--allow-unscanned",
-        metavar="JSON",
-        help='requirements that may go out unscanned: {"<requirement>": {"reason": "…", "expires": "YYYY-MM-DD"}}',
-    )
     p.add_argument("--index-url", help="package index to resolve from (default: $TCDEPLOY_PIP_INDEX_URL, else PyPI)")
     p.add_argument("--extra-index-url", help="an extra package index to resolve from")
     p.add_argument("--ca-bundle", help="a PEM file of extra CA certificates for the package index")
     p.add_argument("--platform", default="linux/amd64", help="platform to resolve for (default: linux/amd64)")
-    p.add_argument("--ignore", action="append", default=[], metavar="ID[:reason]", help="advisory to accept")
-    p.add_argument("--ignore-unfixed", action="store_true", help="findings without a fix do not fail")
     p.add_argument(
         "--mode",
         choices=("required", "auto"),
@@ -185,23 +204,18 @@ def _run_scan(args: argparse.Namespace) -> int:
     from mlflow.exceptions import MlflowException
 
     from . import options as opt
-    from .prepare import CatalogLister
+    from . import prepare
     from .resolve import resolve
     from .scan import gate
-    from .scan.config import gate_config
 
     config = {
         "scan": args.mode,
-        "scan_fail_on": args.fail_on,
-        "scan_ignore_unfixed": args.ignore_unfixed,
-        "scan_ignore": args.ignore or None,
+        **_policy_config(args),
         "scan_timeout": args.timeout,
         "scan_max_db_age": args.max_db_age,
         "scan_cache_dir": args.trivy_cache_dir,
         "scan_offline": args.offline,
         "scan_report_dir": args.report_dir,
-        "scan_policy": args.policy,
-        "scan_allow_unscanned": args.allow_unscanned,
         "pip_index_url": args.index_url,
         "pip_extra_index_url": args.extra_index_url,
         "ca_bundle": args.ca_bundle,
@@ -209,11 +223,8 @@ def _run_scan(args: argparse.Namespace) -> int:
     }
     try:
         options = opt.parse({k: v for k, v in config.items() if v is not None}, opt.CREATE)
-        model = resolve(args.model_uri, CatalogLister())
-        summary, code = (
-            gate.check(model.ml_model_info["ModelPath"], args.model_uri, gate_config(options, os.environ)),
-            0,
-        )
+        model = resolve(args.model_uri, prepare.CatalogLister())
+        summary, code = prepare.gate(model, options), 0  # the registry version is tagged as a deployment tags it
     except gate.GateFailed as exc:
         summary, code = exc.summary, 1
     except MlflowException as exc:
@@ -289,6 +300,7 @@ def _build_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--platform", help="platform to build for (default: linux/amd64)")
     p.add_argument("--registry-username", help=f"registry user; the password comes from ${ENV_REGISTRY_PASSWORD}")
     p.add_argument("--scan", choices=("required", "auto", "off"), default="required", help="dependency gate mode")
+    _add_policy_arguments(p)
     p.add_argument("--scan-image", action="store_true", help="also scan the built image with trivy image")
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.set_defaults(func=_run_build)
@@ -314,6 +326,7 @@ def _run_build(args: argparse.Namespace) -> int:
         "registry_username": args.registry_username,
         "registry_password": os.environ.get(ENV_REGISTRY_PASSWORD) if args.registry_username else None,
         "scan": args.scan,
+        **_policy_config(args),
         "scan_image": args.scan_image or None,
     }
     try:

@@ -209,3 +209,6 @@ def test_the_cli_writes_sarif_junit_and_an_sbom(gate_env: GateEnv, registry: Reg
     assert "pkg:pypi/tinydep@1.0" in purls and "pkg:pypi/tinytop@1.0" in purls
     table = scan("table")
     assert "coverage:" in table.stdout and "100%" in table.stdout and "tinytop -> tinydep" in table.stdout
+    tags = mlflow.MlflowClient().get_model_version("tinytop_model", "1").tags
+    assert tags["tcdeploy.scan.status"] == "failed" and tags["tcdeploy.scan.coverage"].endswith("(100%)")
+    assert Path(tags["tcdeploy.scan.sbom_path"]).is_file() and len(tags["tcdeploy.scan.sbom_sha256"]) == 64
