@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ._version import __version__ as __version__
+
 if TYPE_CHECKING:
     from .client import TcDeploymentClient
 
-__version__ = "2.0.0.dev0"
 __all__ = ["TcDeploymentClient", "run_local", "target_help"]
 
 

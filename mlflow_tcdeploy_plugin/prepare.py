@@ -26,13 +26,14 @@ logger = get_logger(__name__)
 
 
 class CatalogLister:
-    """Builds the cloud client only when a catalog URI needs ListModelVersions (scan, build and run_local work on
+    """Builds the cloud backend only when a catalog URI needs ListModelVersions (scan, build and run_local work on
     registry and run URIs without cloud credentials)."""
 
     def iter_model_versions(self, catalog: str, schema: str, model: str) -> Any:
-        from .client import TcDeploymentClient
+        from .backends import make_backend
+        from .settings import Settings
 
-        return TcDeploymentClient().backend.iter_model_versions(catalog, schema, model)
+        return make_backend(Settings.resolve()).iter_model_versions(catalog, schema, model)
 
 
 def _label(model: ResolvedModel) -> tuple[str, tuple[str, str] | None]:

@@ -152,7 +152,7 @@ def _apt_packages(mlmodel: dict[str, Any]) -> tuple[str, ...]:
 def _labels(provenance: Provenance, base: str, env_key: str, requirements: str, model_key: str = "") -> dict[str, str]:
     import mlflow
 
-    from .. import __version__
+    from .._version import __version__
 
     labels = {
         "org.opencontainers.image.created": datetime.now(timezone.utc).isoformat(timespec="seconds"),

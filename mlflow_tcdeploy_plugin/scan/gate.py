@@ -287,7 +287,7 @@ def _document(
     policy: Policy,
 ) -> dict[str, Any]:
     """The full report: what the outputs (SARIF, JUnit, SBOM), a Rego policy and people read."""
-    from .. import __version__
+    from .._version import __version__
 
     return {
         "model": label,

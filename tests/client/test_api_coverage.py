@@ -11,8 +11,8 @@ from mlflow.deployments import get_deploy_client
 from mlflow.exceptions import MlflowException
 
 from mlflow_tcdeploy_plugin import TcDeploymentClient
-from tests.client.conftest import FAST, Cloud
-from tests.conftest import watch_secret
+from tests.client.helpers import FAST, Cloud
+from tests.helpers import watch_secret
 
 pytestmark = pytest.mark.slow
 

@@ -10,9 +10,9 @@ import pytest
 from mlflow.exceptions import MlflowException
 
 from mlflow_tcdeploy_plugin import TcDeploymentClient
-from tests.client.conftest import Cloud
+from tests.client.helpers import Cloud
 from tests.client.test_units import ENV
-from tests.conftest import STS_TOKEN, watch_secret
+from tests.helpers import STS_TOKEN, watch_secret
 
 MODEL = "models:/default.default.iris_classifier/1"
 # Secrets that share nothing with each other or with the run's credentials (STS_TOKEN, the emulator's key).

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.client.conftest import Cloud
+from tests.client.helpers import Cloud
 
 pytestmark = pytest.mark.slow
 

@@ -13,7 +13,7 @@ from mlflow import MlflowClient
 from mlflow.deployments import get_deploy_client
 from mlflow.exceptions import MlflowException
 
-from tests.client.conftest import Cloud
+from tests.client.helpers import Cloud
 
 pytestmark = pytest.mark.slow
 

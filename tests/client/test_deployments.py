@@ -13,8 +13,8 @@ from mlflow.exceptions import MlflowException
 
 from mlflow_tcdeploy_plugin import TcDeploymentClient
 from mlflow_tcdeploy_plugin.backends import make_backend
-from tests.client.conftest import FAST, Cloud
-from tests.conftest import sdk_client, wait_status
+from tests.client.helpers import FAST, Cloud
+from tests.helpers import sdk_client, wait_status
 
 pytestmark = pytest.mark.slow
 

@@ -15,7 +15,7 @@ from mlflow.exceptions import MlflowException
 
 import mlflow_tcdeploy_plugin
 from mlflow_tcdeploy_plugin import TcDeploymentClient
-from tests.client.conftest import Cloud
+from tests.client.helpers import Cloud
 
 REPO = Path(__file__).parents[2]
 

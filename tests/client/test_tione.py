@@ -11,7 +11,7 @@ from mlflow.exceptions import MlflowException
 
 from mlflow_tcdeploy_plugin import TcDeploymentClient
 from mlflow_tcdeploy_plugin.settings import Settings
-from tests.client.conftest import Cloud
+from tests.client.helpers import Cloud
 
 TIONE = "tcdeploy:/ap-guangzhou?backend=tione"
 IMAGE = '{"image_type": "CUSTOM", "image_url": "127.0.0.1:5000/tcdeploy-tests/absent:1"}'

@@ -20,8 +20,8 @@ from mlflow_tcdeploy_plugin import TcDeploymentClient
 from mlflow_tcdeploy_plugin.backends import make_backend
 from mlflow_tcdeploy_plugin.redact import redact_text
 from mlflow_tcdeploy_plugin.settings import Settings
-from tests.client.conftest import FAST, Cloud
-from tests.conftest import sdk_client, watch_secret
+from tests.client.helpers import FAST, Cloud
+from tests.helpers import sdk_client, watch_secret
 
 pytestmark = pytest.mark.slow
 

@@ -21,7 +21,7 @@ from mlflow_tcdeploy_plugin.settings import (
     validate_emulator_url,
     validate_endpoint,
 )
-from tests.conftest import under_ci
+from tests.helpers import under_ci
 
 ENV = {
     "KERNEL_WEDATA_CLOUD_SDK_SECRET_ID": "AKIDx",

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Registry, data, sdk_client, start_emulator, wait_status
-from tests.emulator.conftest import MODEL, error_code
+from tests.emulator.helpers import MODEL, error_code
+from tests.helpers import Registry, data, sdk_client, start_emulator, wait_status
 
 
 def _group(client: Any, name: str, **extra: Any) -> dict[str, Any]:

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import SECRET_ID, SECRET_KEY, Registry, data, wait_status
-from tests.emulator.conftest import RunningEmulator, start_emulator_process
+from tests.emulator.helpers import RunningEmulator, start_emulator_process
+from tests.helpers import SECRET_ID, SECRET_KEY, Registry, data, wait_status
 
 pytestmark = pytest.mark.slow
 

@@ -13,7 +13,7 @@ import pytest
 from mlflow_tcdeploy_plugin.backends.base import State
 from mlflow_tcdeploy_plugin.backends.wedata import state_of
 from mlflow_tcdeploy_plugin.emulator import Timing
-from tests.conftest import Registry, create_service, data, sdk_client, start_emulator, wait_for, wait_status
+from tests.helpers import Registry, create_service, data, sdk_client, start_emulator, wait_for, wait_status
 
 pytestmark = pytest.mark.slow
 

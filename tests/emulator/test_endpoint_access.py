@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Registry, data, sdk_client, wait_status
-from tests.emulator.conftest import MODEL, error_code
+from tests.emulator.helpers import MODEL, error_code
+from tests.helpers import Registry, data, sdk_client, wait_status
 
 
 def _tokens(client: Any, group_id: str) -> list[dict[str, Any]]:

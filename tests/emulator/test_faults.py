@@ -11,7 +11,7 @@ from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentClo
 
 from mlflow_tcdeploy_plugin.emulator import Faults
 from mlflow_tcdeploy_plugin.emulator.faults import FaultRule
-from tests.conftest import data, sdk_client, start_emulator
+from tests.helpers import data, sdk_client, start_emulator
 
 SPECS = ("GetBillingSpecs", {"ChargeType": "POSTPAID_BY_HOUR"})
 

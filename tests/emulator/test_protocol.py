@@ -13,8 +13,8 @@ import requests
 import tencentcloud.common.abstract_client as abstract_client
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 
-from tests.conftest import SECRET_ID, SECRET_KEY, data, sdk_client, start_emulator
-from tests.emulator.conftest import error_code
+from tests.emulator.helpers import error_code
+from tests.helpers import SECRET_ID, SECRET_KEY, data, sdk_client, start_emulator
 
 SPECS = ("GetBillingSpecs", {"ChargeType": "POSTPAID_BY_HOUR"})
 

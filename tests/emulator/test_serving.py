@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 
-from tests.conftest import Registry, data, sdk_client, start_emulator, wait_for, wait_status
+from tests.helpers import Registry, data, sdk_client, start_emulator, wait_for, wait_status
 
 pytestmark = pytest.mark.slow
 

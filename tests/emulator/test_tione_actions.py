@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from mlflow_tcdeploy_plugin.emulator import Timing
-from tests.conftest import data, sdk_client, start_emulator, wait_for
-from tests.emulator.conftest import MODEL, error_code
+from tests.emulator.helpers import MODEL, error_code
+from tests.helpers import data, sdk_client, start_emulator, wait_for
 
 IMAGE = {"ImageType": "CUSTOM", "ImageUrl": "127.0.0.1:5000/tcdeploy-tests/absent:1"}
 SERVICE = {"InstanceType": "TI.S.MEDIUM.POST", "ImageInfo": IMAGE, "ServicePort": 8080}

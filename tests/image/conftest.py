@@ -8,52 +8,15 @@ import os
 import urllib.request
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.client.conftest import FAST, Cloud, _cloud
-from tests.conftest import Registry, register_model, under_ci
+from tests.client.helpers import FAST, Cloud, serve_cloud
+from tests.helpers import Registry, register_model
+from tests.image.helpers import EXTRA_CA, REGISTRY, SYSTEM_CA, Docker, unavailable
 from tests.scan.conftest import gate_models  # noqa: F401  (models with known requirements, for gate refusals)
-
-REGISTRY = os.environ.get("TCDEPLOY_TEST_REGISTRY", "127.0.0.1:5000")
-PIP_INDEX_URL = os.environ.get("TCDEPLOY_TEST_PIP_INDEX_URL", "https://pypi.org/simple")
-SYSTEM_CA = Path("/etc/ssl/certs/ca-certificates.crt")
-EXTRA_CA = Path("/usr/local/share/ca-certificates")
-
-
-@dataclass
-class Docker:
-    client: Any
-    repository: str
-    """This session's own repository in the local registry, so nothing of an earlier run is found in it."""
-    ca_bundle: str
-    build_dir: Path
-
-    def options(self, **extra: Any) -> dict[str, Any]:
-        """Image options for a deployment of this session (the CA bundle and index this machine needs)."""
-        return {
-            "image_repository": self.repository,
-            "ca_bundle": self.ca_bundle,
-            "pip_index_url": PIP_INDEX_URL,
-            **extra,
-        }
-
-    def labels(self, reference: str) -> dict[str, str]:
-        return dict(self.client.images.get(reference).labels or {})
-
-    def events(self, since: float, until: float) -> list[dict[str, Any]]:
-        """What the engine did between two times: builds tag images and run build containers, pushes push."""
-        events = self.client.events(since=int(since), until=int(until) + 1, decode=True)
-        return [e for e in events if since * 1e9 <= e.get("timeNano", 0) <= until * 1e9]  # the API counts in seconds
-
-
-def _unavailable(why: str) -> None:
-    if under_ci():
-        pytest.fail(f"{why}; under CI the image tests must run (./build.sh test starts tools/docker-engine.sh)")
-    pytest.skip(why)
 
 
 @pytest.fixture(scope="session")
@@ -64,11 +27,11 @@ def docker_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Docker]:
         engine = docker.from_env(timeout=600)
         engine.ping()
     except Exception as exc:
-        _unavailable(f"no Docker engine at {os.environ.get('DOCKER_HOST') or 'the default socket'} ({exc})")
+        unavailable(f"no Docker engine at {os.environ.get('DOCKER_HOST') or 'the default socket'} ({exc})")
     try:
         urllib.request.urlopen(f"http://{REGISTRY}/v2/", timeout=5).close()
     except OSError as exc:
-        _unavailable(f"no registry at {REGISTRY} ({exc})")
+        unavailable(f"no registry at {REGISTRY} ({exc})")
     root = tmp_path_factory.mktemp("images")
     session = uuid.uuid4().hex[:10]
     # The system's CAs, the machine's extra ones (an intercepting proxy's), and this session's mark: the bundle
@@ -89,7 +52,7 @@ def docker_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Docker]:
 @pytest.fixture(scope="session")
 def cloud(tmp_path_factory: pytest.TempPathFactory, registry: Registry, docker_engine: Docker) -> Iterator[Cloud]:
     """One emulator for every image test (its IMAGE services run on the engine)."""
-    yield from _cloud(tmp_path_factory, registry)
+    yield from serve_cloud(tmp_path_factory, registry)
 
 
 @pytest.fixture(scope="session")

@@ -22,9 +22,9 @@ from mlflow.exceptions import MlflowException
 
 from mlflow_tcdeploy_plugin import TcDeploymentClient
 from mlflow_tcdeploy_plugin.emulator.replicas import free_port
-from tests.client.conftest import Cloud
-from tests.conftest import GateEnv, Registry, register_model, watch_secret
-from tests.image.conftest import Docker
+from tests.client.helpers import Cloud
+from tests.helpers import GateEnv, Registry, register_model, watch_secret
+from tests.image.helpers import Docker
 from tests.image.test_images import _builds_and_pushes
 
 pytestmark = pytest.mark.slow

@@ -11,9 +11,9 @@ import pytest
 from mlflow import MlflowClient
 
 from mlflow_tcdeploy_plugin import TcDeploymentClient
-from tests.client.conftest import FAST, Cloud
-from tests.conftest import Registry, register_model
-from tests.image.conftest import Docker
+from tests.client.helpers import FAST, Cloud
+from tests.helpers import Registry, register_model
+from tests.image.helpers import Docker
 
 pytestmark = pytest.mark.slow
 

@@ -13,7 +13,7 @@ import yaml
 from mlflow_tcdeploy_plugin.image.builder import ImageOptions, plan
 from mlflow_tcdeploy_plugin.image.dockerfiles import write_env_context, write_model_context
 from mlflow_tcdeploy_plugin.image.engine import registry_of, split_reference
-from tests.conftest import Registry, register_model
+from tests.helpers import Registry, register_model
 
 OPTIONS = ImageOptions(repository="127.0.0.1:5000/iris")
 

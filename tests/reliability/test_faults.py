@@ -20,8 +20,8 @@ import pytest
 from mlflow_tcdeploy_plugin import TcDeploymentClient
 from mlflow_tcdeploy_plugin.backends import make_backend
 from mlflow_tcdeploy_plugin.cloud.retry import RetryPolicy
-from tests.conftest import Registry, data, register_model, sdk_client, start_emulator
-from tests.emulator.conftest import RunningEmulator, start_emulator_process
+from tests.emulator.helpers import RunningEmulator, start_emulator_process
+from tests.helpers import Registry, data, register_model, sdk_client, start_emulator
 
 pytestmark = pytest.mark.slow
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from tests.client.conftest import client, cloud  # noqa: F401  (fixtures shared with the client tests)
-from tests.conftest import Registry, register_model
+from tests.helpers import Registry, register_model
 
 
 @pytest.fixture(scope="session")

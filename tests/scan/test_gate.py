@@ -13,9 +13,9 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
 from mlflow_tcdeploy_plugin import TcDeploymentClient
-from tests.client.conftest import Cloud
-from tests.conftest import GateEnv
+from tests.client.helpers import Cloud
 from tests.fixtures.trivy_db import updated_at
+from tests.helpers import GateEnv
 
 pytestmark = pytest.mark.slow
 

@@ -21,7 +21,7 @@ from mlflow.exceptions import MlflowException
 from mlflow_tcdeploy_plugin import options as opt
 from mlflow_tcdeploy_plugin.scan import gate
 from mlflow_tcdeploy_plugin.scan.config import gate_config
-from tests.conftest import GateEnv, Registry
+from tests.helpers import GateEnv, Registry
 
 PYTHON = {"python_env.yaml": "python: 3.11\n"}
 TINYDEP_ADVISORY = "GHSA-tiny-dep0-0001"

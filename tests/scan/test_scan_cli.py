@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from tests.client.conftest import Cloud
-from tests.conftest import GateEnv
+from tests.client.helpers import Cloud
+from tests.helpers import GateEnv
 
 pytestmark = pytest.mark.slow
 
