@@ -152,11 +152,6 @@ def evaluate(policy: Policy, report: ScanReport, today: date) -> Verdict:
     threshold, os_threshold = _threshold(policy.fail_on), _threshold(policy.os_fail_on)
     verdict = Verdict([], [])
     for finding in report.findings:
-        if finding.kind == "os-pkgs":
-            # The base image's distribution: judged apart, and an advisory it has not fixed is not the model's to fix.
-            if finding.fixed and finding.rank >= os_threshold:
-                verdict.blocking.append(finding)
-            continue
         entry = policy.ignore.get(finding.id)
         why_not = entry.lapsed(today) if entry is not None else ""
         if entry is not None and not why_not:
@@ -164,7 +159,11 @@ def evaluate(policy: Policy, report: ScanReport, today: date) -> Verdict:
             continue
         if why_not:
             verdict.lapsed.append((finding, why_not))
-        if policy.ignore_unfixed and not finding.fixed:
+        if finding.kind == "os-pkgs":
+            # The base image's distribution: judged apart, and an advisory it has not fixed is not the model's to fix.
+            if finding.fixed and finding.rank >= os_threshold:
+                verdict.blocking.append(finding)
+        elif policy.ignore_unfixed and not finding.fixed:
             verdict.ignored.append((finding, "no fixed version (scan_ignore_unfixed)"))
         elif finding.rank >= threshold:
             verdict.blocking.append(finding)

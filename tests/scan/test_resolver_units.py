@@ -112,3 +112,28 @@ def test_the_index_from_the_environment_is_checked_like_the_option() -> None:
         with pytest.raises(MlflowException) as exc:
             index_url({}, {"TCDEPLOY_PIP_INDEX_URL": bad})
         assert exc.value.error_code == "INVALID_PARAMETER_VALUE"
+
+
+def test_os_packages_block_only_on_a_fixed_advisory_at_their_own_threshold() -> None:
+    from datetime import date
+
+    from mlflow_tcdeploy_plugin.scan.policy import Ignore, Policy, evaluate
+    from mlflow_tcdeploy_plugin.scan.report import Finding, ScanReport
+
+    def os_finding(ident: str, severity: str, fixed: str) -> Finding:
+        return Finding(ident, "zlib1g", "1.2.13", fixed, severity, "", "t", "", kind="os-pkgs")
+
+    findings = [
+        os_finding("CVE-fixed-critical", "CRITICAL", "1.2.13.dfsg-1+deb12u1"),
+        os_finding("CVE-unfixed-critical", "CRITICAL", ""),
+        os_finding("CVE-fixed-high", "HIGH", "1.2.14"),
+        os_finding("CVE-accepted", "CRITICAL", "1.2.14"),
+        Finding("CVE-python-high", "requests", "2.31.0", "2.32.0", "HIGH", "", "t", "", kind="lang-pkgs"),
+    ]
+    report = ScanReport(findings, [], "0.59.1", "", "image")
+    policy = Policy(fail_on="HIGH", ignore={"CVE-accepted": Ignore("base image fix due")})
+    verdict = evaluate(policy, report, date(2026, 11, 30))
+    assert sorted(f.id for f in verdict.blocking) == ["CVE-fixed-critical", "CVE-python-high"]
+    assert [f.id for f, _ in verdict.ignored] == ["CVE-accepted"]
+    stricter = evaluate(Policy(fail_on="NONE", os_fail_on="HIGH"), report, date(2026, 11, 30))
+    assert sorted(f.id for f in stricter.blocking) == ["CVE-accepted", "CVE-fixed-critical", "CVE-fixed-high"]
