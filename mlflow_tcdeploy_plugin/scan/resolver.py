@@ -1,9 +1,10 @@
 """Resolution: a model's requirements → the complete, pinned set the install would produce where the model runs.
 
 uv (``uv pip compile``) resolves for a Python version and a Linux platform that need not be this machine's, with the
-index options the image build uses and nothing else: ``--no-config`` and no ``UV_*`` variables, so neither a uv
-config nor the model's files can change where packages come from. Its output carries each package's hashes and
-which packages pulled it in (``# via``), from which every package's chain back to a direct requirement is read.
+index options the image build uses and nothing else: ``--no-config`` and no ``UV_*`` variable but the cache, so
+neither a uv config nor the model's files can change where packages come from. Its output carries each package's
+hashes and which packages pulled it in (``# via``), from which every package's chain back to a direct requirement
+is read.
 """
 
 from __future__ import annotations
