@@ -14,6 +14,8 @@ import xml.etree.ElementTree as ET
 from typing import Any
 from urllib.parse import quote
 
+from .requirements import normalize
+
 TOOL_NAME = "mlflow-tcdeploy-plugin"
 TOOL_URI = "https://pypi.org/project/mlflow-tcdeploy-plugin/"
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -70,11 +72,6 @@ def _fixed(finding: dict[str, Any]) -> str:
 def _severity(finding: dict[str, Any]) -> str:
     severity = str(finding.get("severity") or "UNKNOWN").upper()
     return severity if severity in SECURITY_SEVERITY else "UNKNOWN"
-
-
-def _normalize(name: str) -> str:
-    """PEP 503 normalized name: the form pip, PyPI and purl use."""
-    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 # --- SARIF ---------------------------------------------------------------------------------------------------------
@@ -208,7 +205,7 @@ def junit(document: dict[str, Any]) -> str:
     _junit_properties(suite, document)
     by_package = _findings_by_package(_findings(document))
     for package in document.get("packages") or []:
-        name = _normalize(package.get("name", ""))
+        name = normalize(package.get("name", ""))
         _package_case(
             suite, model, f"{package.get('name', '')}=={package.get('version', '')}", by_package.pop(name, [])
         )
@@ -261,7 +258,7 @@ def _junit_properties(suite: ET.Element, document: dict[str, Any]) -> None:
 def _findings_by_package(findings: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     grouped: dict[str, list[dict[str, Any]]] = {}
     for finding in findings:
-        grouped.setdefault(_normalize(finding.get("package", "")), []).append(finding)
+        grouped.setdefault(normalize(finding.get("package", "")), []).append(finding)
     return grouped
 
 
@@ -311,7 +308,7 @@ def _policy_case(suite: ET.Element, model: str, denied: list[str]) -> None:
 def cyclonedx(document: dict[str, Any]) -> dict[str, Any]:
     """The resolved package set as a CycloneDX 1.6 SBOM (no vulnerabilities: the SARIF and JUnit forms hold those)."""
     packages = _unique_packages(document.get("packages") or [])
-    purls = {_normalize(p.get("name", "")): _purl(p) for p in packages}
+    purls = {normalize(p.get("name", "")): _purl(p) for p in packages}
     metadata: dict[str, Any] = {
         "tools": {"components": [_tool_component(document)]},
         "component": {"type": "machine-learning-model", "name": str(document.get("model", "")), "bom-ref": "model"},
@@ -335,12 +332,12 @@ def _unique_packages(packages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     # bom-refs must be unique within a BOM; a resolved set has one version per name.
     seen: dict[str, dict[str, Any]] = {}
     for package in packages:
-        seen.setdefault(_normalize(package.get("name", "")), package)
+        seen.setdefault(normalize(package.get("name", "")), package)
     return list(seen.values())
 
 
 def _purl(package: dict[str, Any]) -> str:
-    name = quote(_normalize(package.get("name", "")), safe="-._~")
+    name = quote(normalize(package.get("name", "")), safe="-._~")
     return f"pkg:pypi/{name}@{quote(str(package.get('version', '')), safe='-._~')}"
 
 
@@ -393,10 +390,10 @@ def _hashes(values: list[str]) -> list[dict[str, str]]:
 
 
 def _dependency(package: dict[str, Any], purls: dict[str, str]) -> dict[str, Any]:
-    depends = sorted({purls[n] for n in map(_normalize, package.get("depends_on") or []) if n in purls})
+    depends = sorted({purls[n] for n in map(normalize, package.get("depends_on") or []) if n in purls})
     return {"ref": _purl(package), "dependsOn": depends}
 
 
 def _model_dependency(packages: list[dict[str, Any]], purls: dict[str, str]) -> dict[str, Any]:
-    direct = sorted({purls[_normalize(p.get("name", ""))] for p in packages if p.get("direct")})
+    direct = sorted({purls[normalize(p.get("name", ""))] for p in packages if p.get("direct")})
     return {"ref": "model", "dependsOn": direct}

@@ -200,9 +200,15 @@ def _report(
         logger.debug("tcdeploy: cached report %s (Trivy %s, DB %s)", key[:12], info.version, info.db_updated_at)
     findings = [replace(f, chain=tuple(resolution.chain(f.package))) for f in parse(raw)]
     report = ScanReport(
-        findings, reqs.not_scanned, info.version, info.db_updated_at, reqs.source, pins, json.loads(raw)
+        findings,
+        reqs.not_scanned,
+        info.version,
+        info.db_updated_at,
+        reqs.source,
+        pins,
+        json.loads(raw),
+        listed_packages(raw),
     )
-    report.listed = listed_packages(raw)
     return report, key, cached
 
 

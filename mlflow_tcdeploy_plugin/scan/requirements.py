@@ -24,7 +24,8 @@ _INCLUDE_RE = re.compile(r"^(-r|--requirement|-c|--constraint)(?:\s+|\s*=\s*|(?<
 _INDEX_OPTIONS = ("-i", "--index-url", "--extra-index-url", "-f", "--find-links", "--trusted-host", "--no-index")
 _HASH_RE = re.compile(r"\s--hash[=\s]\S+")
 _CONDA_SKIP = {"python", "pip"}
-_PYTHON_RE = re.compile(r"^\d+\.\d+(\.\d+)?$")
+PYTHON_VERSION_RE = re.compile(r"^\d+\.\d+(\.\d+)?$")
+"""A Python version the gate resolves for: X.Y or X.Y.Z."""
 ENV_FILES = ("requirements.txt", "conda.yaml", "python_env.yaml")
 
 
@@ -136,7 +137,7 @@ def python_version(files: dict[str, str]) -> str:
         candidates.append(str(pyfunc.get("python_version") or "") if isinstance(pyfunc, dict) else "")
     except (yaml.YAMLError, AttributeError):
         pass  # a broken MLmodel names no version; the resolution then says the model names none
-    return next((c for c in candidates if _PYTHON_RE.match(c)), "")
+    return next((c for c in candidates if PYTHON_VERSION_RE.match(c)), "")
 
 
 def _listed(value: Any) -> list[str]:

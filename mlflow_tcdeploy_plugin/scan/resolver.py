@@ -22,7 +22,7 @@ from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE, TEMPORARILY_UN
 
 from .._subprocess import CommandError, run
 from ..log import get_logger
-from .requirements import normalize
+from .requirements import PYTHON_VERSION_RE, normalize
 
 logger = get_logger(__name__)
 
@@ -33,7 +33,6 @@ SERVING = "(serving stack)"
 _PLATFORMS = {"linux/amd64": "x86_64-manylinux_2_28", "linux/arm64": "aarch64-manylinux_2_28"}
 _LINE_RE = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==(?P<version>[^\s;\\]+)")
 _HASH_RE = re.compile(r"--hash=(?P<hash>sha256:[0-9a-f]{64})")
-_PYTHON_RE = re.compile(r"^\d+\.\d+(\.\d+)?$")
 _UV_KEPT = {"UV_CACHE_DIR"}
 """uv settings that do not change what is resolved; every other ``UV_*`` variable is dropped."""
 _UNREACHABLE = ("failed to fetch", "error sending request", "dns error", "connection", "timed out", "certificate")
@@ -211,7 +210,7 @@ def resolve(
     requirements: list[str], constraints: list[str], serving: list[str], target: Target, timeout: float
 ) -> Resolution:
     """Resolve the model's ``requirements`` and the ``serving`` stack together for ``target``."""
-    if not _PYTHON_RE.match(target.python_version):
+    if not PYTHON_VERSION_RE.match(target.python_version):
         raise ResolveError(
             "The model names no Python version (X.Y or X.Y.Z in python_env.yaml, conda.yaml or MLmodel's "
             "python_version), so its install cannot be resolved: log the model again with a current MLflow."
