@@ -41,7 +41,7 @@ def run_local(name: str, model_uri: str, flavor: str | None = None, config: dict
 
 
 def target_help() -> str:
-    from .options import reference_text
+    from .reference import text as reference_text
 
     return f"""Target tcdeploy: deploy MLflow models to Tencent Cloud model services: WeData's (run on TI-ONE; the
 default backend) or TI-ONE's online services directly (backend=tione).

@@ -13,9 +13,72 @@ import sys
 import threading
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .emulator import Emulator
 
 logger = logging.getLogger("tcdeploy")
+
+
+_EMULATOR_ARGUMENTS: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("--host", {"default": "127.0.0.1", "help": "address to bind (default: 127.0.0.1)"}),
+    ("--port", {"type": int, "default": 0, "help": "port to bind; 0 picks a free one (default: 0)"}),
+    (
+        "--data-dir",
+        {
+            "type": Path,
+            "default": Path(".tcdeploy-emulator"),
+            "help": "state directory, kept across restarts (default: ./.tcdeploy-emulator)",
+        },
+    ),
+    ("--secret-id", {"help": "SecretId requests must be signed with (default: a random one)"}),
+    ("--secret-key", {"help": "SecretKey requests must be signed with (default: a random one)"}),
+    ("--session-token", {"help": "require this STS token in X-TC-Token"}),
+    ("--workspace-id", {"default": "100000001", "help": "the one WeData workspace (default: 100000001)"}),
+    ("--region", {"default": "ap-guangzhou"}),
+    ("--mlflow-tracking-uri", {"help": "where models are read from (default: $MLFLOW_TRACKING_URI)"}),
+    ("--mlflow-registry-uri", {"help": "model registry, if not the tracking URI (default: $MLFLOW_REGISTRY_URI)"}),
+    ("--new-delay", {"type": float, "default": 1.0, "help": "seconds a service stays NEW (default: 1)"}),
+    ("--ready-delay", {"type": float, "default": 0.0, "help": "least seconds in CREATING (default: 0)"}),
+    (
+        "--start-timeout",
+        {
+            "type": float,
+            "default": 600.0,
+            "help": "seconds before a service that is not ready ends in TIMEOUT_EXCEPTION (default: 600)",
+        },
+    ),
+    (
+        "--restart-backoff",
+        {
+            "type": float,
+            "default": 1.0,
+            "help": "seconds before a crashed replica's first restart; doubles each time (default: 1)",
+        },
+    ),
+    (
+        "--max-restarts",
+        {
+            "type": int,
+            "default": 5,
+            "help": "crash restarts of a replica before its service is given up as Abnormal (default: 5)",
+        },
+    ),
+    (
+        "--faults",
+        {
+            "type": json.loads,
+            "default": None,
+            "metavar": "JSON",
+            "help": 'fault injection, e.g. \'{"throttle_rate": 0.1, '
+            '"actions": {"GetMLModelService": {"latency": 0.5}}}\'',
+        },
+    ),
+    ("--fault-seed", {"type": int, "help": "seed for the fault injection's random choices"}),
+    ("--allow-remote", {"action": "store_true", "help": "allow binding to a non-loopback address"}),
+)
+"""The ``emulator`` command's arguments: flag and ``add_argument`` keywords."""
 
 
 def _emulator_parser(sub: argparse._SubParsersAction) -> None:
@@ -25,93 +88,59 @@ def _emulator_parser(sub: argparse._SubParsersAction) -> None:
         description="Run the local emulator of the WeData model-service API in the foreground. "
         "It prints the environment a client needs, one 'export NAME=value' line each.",
     )
-    p.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
-    p.add_argument("--port", type=int, default=0, help="port to bind; 0 picks a free one (default: 0)")
-    p.add_argument(
-        "--data-dir",
-        type=Path,
-        default=Path(".tcdeploy-emulator"),
-        help="state directory, kept across restarts (default: ./.tcdeploy-emulator)",
+    for flag, keywords in _EMULATOR_ARGUMENTS:
+        p.add_argument(flag, **keywords)
+    # Read when the command line is parsed, not when this module is imported.
+    p.set_defaults(
+        func=_run_emulator,
+        mlflow_tracking_uri=os.environ.get("MLFLOW_TRACKING_URI"),
+        mlflow_registry_uri=os.environ.get("MLFLOW_REGISTRY_URI"),
     )
-    p.add_argument("--secret-id", help="SecretId requests must be signed with (default: a random one)")
-    p.add_argument("--secret-key", help="SecretKey requests must be signed with (default: a random one)")
-    p.add_argument("--session-token", help="require this STS token in X-TC-Token")
-    p.add_argument("--workspace-id", default="100000001", help="the one WeData workspace (default: 100000001)")
-    p.add_argument("--region", default="ap-guangzhou")
-    p.add_argument(
-        "--mlflow-tracking-uri",
-        default=os.environ.get("MLFLOW_TRACKING_URI"),
-        help="where models are read from (default: $MLFLOW_TRACKING_URI)",
-    )
-    p.add_argument(
-        "--mlflow-registry-uri",
-        default=os.environ.get("MLFLOW_REGISTRY_URI"),
-        help="model registry, if not the tracking URI (default: $MLFLOW_REGISTRY_URI)",
-    )
-    p.add_argument("--new-delay", type=float, default=1.0, help="seconds a service stays NEW (default: 1)")
-    p.add_argument("--ready-delay", type=float, default=0.0, help="least seconds in CREATING (default: 0)")
-    p.add_argument(
-        "--start-timeout",
-        type=float,
-        default=600.0,
-        help="seconds before a service that is not ready ends in TIMEOUT_EXCEPTION (default: 600)",
-    )
-    p.add_argument(
-        "--restart-backoff",
-        type=float,
-        default=1.0,
-        help="seconds before a crashed replica's first restart; doubles each time (default: 1)",
-    )
-    p.add_argument(
-        "--max-restarts",
-        type=int,
-        default=5,
-        help="crash restarts of a replica before its service is given up as Abnormal (default: 5)",
-    )
-    p.add_argument(
-        "--faults",
-        type=json.loads,
-        default=None,
-        metavar="JSON",
-        help='fault injection, e.g. \'{"throttle_rate": 0.1, "actions": {"GetMLModelService": {"latency": 0.5}}}\'',
-    )
-    p.add_argument("--fault-seed", type=int, help="seed for the fault injection's random choices")
-    p.add_argument("--allow-remote", action="store_true", help="allow binding to a non-loopback address")
-    p.set_defaults(func=_run_emulator)
 
 
 def _run_emulator(args: argparse.Namespace) -> int:
-    from .emulator import Emulator, EmulatorConfig, Faults, Timing
-
     try:
-        faults = Faults.from_dict(args.faults or {})
-        emulator = Emulator(
-            EmulatorConfig(
-                data_dir=args.data_dir,
-                host=args.host,
-                port=args.port,
-                secret_id=args.secret_id,
-                secret_key=args.secret_key,
-                session_token=args.session_token,
-                workspace_id=args.workspace_id,
-                region=args.region,
-                mlflow_tracking_uri=args.mlflow_tracking_uri,
-                mlflow_registry_uri=args.mlflow_registry_uri,
-                timing=Timing(
-                    new_delay=args.new_delay,
-                    ready_delay=args.ready_delay,
-                    start_timeout=args.start_timeout,
-                    restart_backoff=args.restart_backoff,
-                    max_restarts=args.max_restarts,
-                ),
-                faults=faults,
-                fault_seed=args.fault_seed,
-                allow_non_loopback=args.allow_remote,
-            )
-        )
+        emulator = _emulator_from(args)
     except (ValueError, TypeError) as exc:
         print(f"tcdeploy emulator: {exc}", file=sys.stderr)
         return 2
+    _serve_until_stopped(emulator)
+    return 0
+
+
+def _emulator_from(args: argparse.Namespace) -> Emulator:
+    """The emulator the arguments describe; ``ValueError`` or ``TypeError`` when they are not valid."""
+    from .emulator import Emulator, EmulatorConfig, Faults, Timing
+
+    faults = Faults.from_dict(args.faults or {})
+    timing = Timing(
+        new_delay=args.new_delay,
+        ready_delay=args.ready_delay,
+        start_timeout=args.start_timeout,
+        restart_backoff=args.restart_backoff,
+        max_restarts=args.max_restarts,
+    )
+    config = EmulatorConfig(
+        data_dir=args.data_dir,
+        host=args.host,
+        port=args.port,
+        secret_id=args.secret_id,
+        secret_key=args.secret_key,
+        session_token=args.session_token,
+        workspace_id=args.workspace_id,
+        region=args.region,
+        mlflow_tracking_uri=args.mlflow_tracking_uri,
+        mlflow_registry_uri=args.mlflow_registry_uri,
+        timing=timing,
+        faults=faults,
+        fault_seed=args.fault_seed,
+        allow_non_loopback=args.allow_remote,
+    )
+    return Emulator(config)
+
+
+def _serve_until_stopped(emulator: Emulator) -> None:
+    """Start ``emulator``, print the client's environment and run until SIGINT or SIGTERM."""
     stop = threading.Event()
 
     def _on_signal(signum: int, frame: FrameType | None) -> None:
@@ -130,7 +159,6 @@ def _run_emulator(args: argparse.Namespace) -> int:
     finally:
         logger.info("stopping the emulator and its replicas")
         emulator.stop()
-    return 0
 
 
 def _add_policy_arguments(p: argparse.ArgumentParser) -> None:
@@ -208,6 +236,24 @@ def _run_scan(args: argparse.Namespace) -> int:
     from .resolve import resolve
     from .scan import gate
 
+    try:
+        options = opt.parse(_scan_config(args), opt.CREATE)
+        model = resolve(args.model_uri, prepare.CatalogLister())
+        summary, code = prepare.gate(model, options), 0  # the registry version is tagged as a deployment tags it
+    except gate.GateFailed as exc:
+        summary, code = exc.summary, 1
+    except MlflowException as exc:
+        print(f"tcdeploy scan: {exc.message}", file=sys.stderr)
+        return 2
+    if summary["status"] == "error":
+        print(f"tcdeploy scan: {summary['reason']}", file=sys.stderr)
+        return 2
+    _print_scan(args.format, args.model_uri, summary)
+    return code
+
+
+def _scan_config(args: argparse.Namespace) -> dict[str, Any]:
+    """The deployment options ``scan``'s arguments stand for; the ones not given are left out."""
     config = {
         "scan": args.mode,
         **_policy_config(args),
@@ -221,29 +267,21 @@ def _run_scan(args: argparse.Namespace) -> int:
         "ca_bundle": args.ca_bundle,
         "platform": args.platform,
     }
-    try:
-        options = opt.parse({k: v for k, v in config.items() if v is not None}, opt.CREATE)
-        model = resolve(args.model_uri, prepare.CatalogLister())
-        summary, code = prepare.gate(model, options), 0  # the registry version is tagged as a deployment tags it
-    except gate.GateFailed as exc:
-        summary, code = exc.summary, 1
-    except MlflowException as exc:
-        print(f"tcdeploy scan: {exc.message}", file=sys.stderr)
-        return 2
-    if summary["status"] == "error":
-        print(f"tcdeploy scan: {summary['reason']}", file=sys.stderr)
-        return 2
+    return {k: v for k, v in config.items() if v is not None}
+
+
+def _print_scan(output_format: str, model_uri: str, summary: dict[str, Any]) -> None:
+    """The gate's verdict in ``output_format``, the findings read from its full report."""
     document = json.loads(Path(summary["report_path"]).read_text())
-    if args.format in ("sarif", "junit", "cyclonedx"):
+    if output_format in ("sarif", "junit", "cyclonedx"):
         from .scan import formats
 
-        output = getattr(formats, args.format)(document)
+        output = getattr(formats, output_format)(document)
         print(output if isinstance(output, str) else json.dumps(output, indent=2))
-    elif args.format == "json":
+    elif output_format == "json":
         print(json.dumps({**summary, "findings": document["findings"]}, indent=2))
     else:
-        _print_table(args.model_uri, summary, document)
-    return code
+        _print_table(model_uri, summary, document)
 
 
 def _print_table(model_uri: str, summary: dict[str, Any], document: dict[str, Any]) -> None:
@@ -354,9 +392,9 @@ def _options_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _print_options(args: argparse.Namespace) -> int:
-    from .options import reference_markdown
+    from .reference import markdown
 
-    print(reference_markdown())
+    print(markdown())
     return 0
 
 

@@ -1,4 +1,4 @@
-"""Errors the plugin raises for input it refuses (before anything is sent)."""
+"""The package's error base class, and the refusal of input (before anything is sent)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,10 @@ from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
 
 
-def invalid(message: str) -> MlflowException:
-    """Refused input: an ``MlflowException`` with ``INVALID_PARAMETER_VALUE`` whose message says what to do."""
-    return MlflowException(message, error_code=INVALID_PARAMETER_VALUE)
+class TcDeployError(MlflowException):
+    """Every error the plugin raises to its users: an ``MlflowException`` whose message says what to do."""
+
+
+def invalid(message: str) -> TcDeployError:
+    """Refused input: ``INVALID_PARAMETER_VALUE``."""
+    return TcDeployError(message, error_code=INVALID_PARAMETER_VALUE)

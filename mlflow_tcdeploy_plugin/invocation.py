@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE, TEMPORARILY_UNAVAILABLE
@@ -33,34 +33,49 @@ def check_address(address: Any, emulator_endpoint: str | None = None) -> str:
 
     ``emulator_endpoint`` (``host:port``) allows that one plain-http loopback address instead of the cloud's.
     """
+    _check_characters(address)
+    parts = urlsplit(address)
+    try:
+        port = parts.port
+    except ValueError:
+        raise _refuse(address, "its port is not a number") from None
+    _check_path(address, parts.path)
+    if emulator_endpoint is not None:
+        if parts.scheme != "http" or parts.netloc.lower() != emulator_endpoint.lower():
+            raise _refuse(address, f"in emulator mode only the emulator's own address ({emulator_endpoint}) is called")
+        return address.rstrip("/")
+    _check_gateway(address, parts, port)
+    return address.rstrip("/")
+
+
+def _check_characters(address: Any) -> None:
+    """Refuse an empty address and one with characters no plain gateway URL has."""
     if not isinstance(address, str) or not address:
         raise _refuse(str(address), "it is empty (is the endpoint running?)")
     if not address.isascii() or any(c.isspace() or not c.isprintable() for c in address):
         raise _refuse(address, "it contains whitespace, control or non-ASCII characters")
     if any(c in address for c in "\\@?#%"):
         raise _refuse(address, "it contains '\\', '@', a query, a fragment or percent-encoding")
-    parts = urlsplit(address)
-    try:
-        port = parts.port
-    except ValueError:
-        raise _refuse(address, "its port is not a number") from None
-    host = (parts.hostname or "").lower()
-    segments = [s for s in parts.path.split("/")[1:] if s != ""]
-    if parts.path and (not parts.path.startswith("/") or "//" in parts.path):
+
+
+def _check_path(address: str, path: str) -> None:
+    """Refuse a path other than plain segments of unreserved characters, without ``.`` or ``..``."""
+    segments = [s for s in path.split("/")[1:] if s != ""]
+    if path and (not path.startswith("/") or "//" in path):
         raise _refuse(address, "its path is not a plain path")
     if any(s in (".", "..") or not _SEGMENT_RE.match(s) for s in segments):
         raise _refuse(address, "its path has '.', '..' or unusual characters")
-    if emulator_endpoint is not None:
-        if parts.scheme != "http" or parts.netloc.lower() != emulator_endpoint.lower():
-            raise _refuse(address, f"in emulator mode only the emulator's own address ({emulator_endpoint}) is called")
-        return address.rstrip("/")
+
+
+def _check_gateway(address: str, parts: SplitResult, port: int | None) -> None:
+    """Refuse anything but https to a host under the gateway domain, with no port or user information."""
+    host = (parts.hostname or "").lower()
     if parts.scheme != "https":
         raise _refuse(address, "it is not https")
     if port is not None or parts.netloc.lower() != host:
         raise _refuse(address, "it names a port or user information")
     if not host.endswith(GATEWAY_DOMAIN) or not all(_LABEL_RE.match(label) for label in host.split(".")):
         raise _refuse(address, f"its host is not under {GATEWAY_DOMAIN}")
-    return address.rstrip("/")
 
 
 def post(session: Any, url: str, body: str, auth_token: str | None) -> dict[str, Any]:

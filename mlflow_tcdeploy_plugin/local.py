@@ -48,7 +48,7 @@ def run_local(
     port = opt.value(options, "port")
     model = resolve(model_uri, prepare.CatalogLister())
     scan = prepare.gate(model, options)
-    default = local_repository(model.ml_model_info.get("Name") or name)
+    default = local_repository(model.name or name)
     built, _ = prepare.image(model, options, scan, need_local=True, default_repository=default)
     engine = Engine.connect()
     container_name = "tcdeploy-local-" + (re.sub(r"[^a-zA-Z0-9_.-]+", "-", name).strip("-") or "model")

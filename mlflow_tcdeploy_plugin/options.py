@@ -1,18 +1,18 @@
 """The one table of options every method takes in ``config`` (``-C key=value`` on the CLI).
 
-It drives coercion of CLI strings, validation (nested objects included), request building, ``target_help()`` and the
-reference in docs/options.md (``tcdeploy options`` prints that reference).
+It holds what users see: name, type, default, help and the methods that take each option. It drives coercion of CLI
+strings, validation (nested objects included), ``target_help()`` and docs/options.md (``reference``). Values come out
+snake_case; what each backend sends for them is that backend's own member table (``backends/``).
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from difflib import get_close_matches
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 from .errors import invalid
@@ -22,18 +22,12 @@ from .schema import (
     Member,
     Struct,
     coerce_scalar,
-    describe,
     normalize,
     parse_json,
     secrets_in,
 )
 
-if TYPE_CHECKING:
-    from .backends.base import Endpoint
-
 CREATE, UPDATE, PREDICT, ENDPOINT, LOCAL, BUILD = "create", "update", "predict", "endpoint", "run_local", "build"
-WEDATA, TIONE = "wedata", "tione"
-BACKENDS = (WEDATA, TIONE)
 DEPLOY = (CREATE, UPDATE)
 PREPARE = (CREATE, UPDATE, LOCAL, BUILD)
 """The methods that take a model through the gate and (when asked) into an image."""
@@ -45,55 +39,55 @@ _REPOSITORY_RE = re.compile(
 _TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 _PLATFORM_RE = re.compile(r"^[a-z0-9]+/[a-z0-9]+(?:/[a-z0-9]+)?$")
 
-LOG_CONFIG = Struct("LogConfig", (Member("LogsetId", "str", True), Member("TopicId", "str", True)))
-SCHEDULED_ACTION = Struct("ScheduledAction", (Member("ScheduleStop", "bool"), Member("ScheduleStopTime", "str")))
+LOG_CONFIG = Struct("log_config", (Member("logset_id", "str", True), Member("topic_id", "str", True)))
+SCHEDULED_ACTION = Struct("scheduled_action", (Member("schedule_stop", "bool"), Member("schedule_stop_time", "str")))
 SERVICE_LIMIT = Struct(
-    "ServiceLimit",
+    "service_limit",
     (
-        Member("EnableInstanceRpsLimit", "bool", True),
-        Member("InstanceRpsLimit", "int", True),
-        Member("EnableInstanceReqLimit", "bool", True),
-        Member("InstanceReqLimit", "int", True),
+        Member("enable_instance_rps_limit", "bool", True),
+        Member("instance_rps_limit", "int", True),
+        Member("enable_instance_req_limit", "bool", True),
+        Member("instance_req_limit", "int", True),
     ),
 )
 RESOURCES = Struct(
-    "ResourceInfo",
-    (Member("Cpu", "int", True), Member("Memory", "int", True), Member("Gpu", "int"), Member("GpuType", "str")),
+    "resources",
+    (Member("cpu", "int", True), Member("memory", "int", True), Member("gpu", "int"), Member("gpu_type", "str")),
 )
 IMAGE_SECRET = Struct(
-    "ImageSecret",
+    "image_secret",
     (
-        Member("Username", "str"),
-        Member("Password", "str", secret=True),
-        Member("KeyId", "str"),
-        Member("SecretId", "str"),
+        Member("username", "str"),
+        Member("password", "str", secret=True),
+        Member("key_id", "str"),
+        Member("secret_id", "str"),
     ),
 )
 IMAGE_INFO = Struct(
-    "ImageInfo",
+    "image_info",
     (
-        Member("ImageType", "str", True, choices=("TCR", "CCR", "PreSet", "CUSTOM")),
-        Member("ImageUrl", "str", True),
-        Member("RegistryRegion", "str"),
-        Member("RegistryId", "str"),
-        Member("ImageSecret", IMAGE_SECRET),
+        Member("image_type", "str", True, choices=("TCR", "CCR", "PreSet", "CUSTOM")),
+        Member("image_url", "str", True),
+        Member("registry_region", "str"),
+        Member("registry_id", "str"),
+        Member("image_secret", IMAGE_SECRET),
     ),
 )
-NV_PAIR = Struct("NVPair", (Member("Name", "str", True), Member("Value", "str")))
+NV_PAIR = Struct("env_var", (Member("name", "str", True), Member("value", "str")))
 TOKEN_LIMIT = Struct(
-    "AuthTokenLimit", (Member("Strategy", "str", True, ("PerMinute", "PerDay")), Member("Max", "int", True))
+    "token_limit", (Member("strategy", "str", True, ("PerMinute", "PerDay")), Member("max", "int", True))
 )
-NEW_TOKEN = Struct("AuthToken", (Member("Name", "str", True), Member("Description", "str")))
+NEW_TOKEN = Struct("auth_token", (Member("name", "str", True), Member("description", "str")))
 TOKEN_CHANGE = Struct(
-    "AuthToken", (Member("Name", "str", True), Member("Description", "str"), Member("Limits", ListOf(TOKEN_LIMIT)))
+    "auth_token", (Member("name", "str", True), Member("description", "str"), Member("limits", ListOf(TOKEN_LIMIT)))
 )
 
 
 def _env_pairs(value: Any) -> list[dict[str, str]]:
-    """``{"NAME": "value"}`` or ``[{"name": …, "value": …}]`` → the API's ``[{"Name", "Value"}]``."""
+    """``{"NAME": "value"}`` or ``[{"name": …, "value": …}]`` → ``[{"name", "value"}]``."""
     value = parse_json("env", value)
     if isinstance(value, dict):
-        return [{"Name": str(k), "Value": "" if v is None else str(v)} for k, v in value.items()]
+        return [{"name": str(k), "value": "" if v is None else str(v)} for k, v in value.items()]
     if isinstance(value, list):
         return normalize("env", value, ListOf(NV_PAIR))
     raise invalid(f'Option \'env\' must be a JSON object ({{"NAME": "value"}}) or a list of pairs, not {value!r}.')
@@ -188,66 +182,29 @@ def _traffic(value: Any) -> dict[str, int]:
     return weights
 
 
-def traffic_weights(traffic: Mapping[str, int], endpoint: Endpoint) -> dict[str, int]:
-    """The weights by ServiceId for every version of ``endpoint`` (those not named get 0)."""
-    by_name: dict[str, str] = {}
-    for deployment in endpoint.deployments:
-        by_name[deployment.service_id] = deployment.service_id
-        by_name[str(deployment.version)] = deployment.service_id
-    weights = {d.service_id: 0 for d in endpoint.deployments}
-    named: dict[str, str] = {}
-    for key, weight in traffic.items():
-        service_id = by_name.get(key)
-        if service_id is None:
-            known = ", ".join(f"{d.version} ({d.service_id})" for d in endpoint.deployments) or "none"
-            raise invalid(f"traffic: {key!r} is not a version of endpoint {endpoint.group_id}; its versions: {known}.")
-        if service_id in named:
-            raise invalid(f"traffic: {named[service_id]!r} and {key!r} name the same version ({service_id}).")
-        named[service_id] = key
-        weights[service_id] = weight
-    return weights
-
-
 def _new_token(value: Any) -> dict[str, Any]:
     """A token name alone, or ``{"name", "description"}``."""
     if isinstance(value, str) and value.strip().startswith("{"):
         value = parse_json("create_auth_token", value)
-    return normalize("create_auth_token", {"Name": value} if isinstance(value, str) else value, NEW_TOKEN)
+    return normalize("create_auth_token", {"name": value} if isinstance(value, str) else value, NEW_TOKEN)
 
 
 @dataclass(frozen=True)
 class Option:
+    """One option as users see it; what a backend sends for it is the backend's own table (``backends/``)."""
+
     key: str
     type: str | Struct | ListOf
     """``str``, ``int``, ``float``, ``bool``, a ``Struct`` (JSON text from the CLI), ``advisories``, or ``custom``
     (``parse_with`` reads it)."""
     doc: str
     default: Any = None
-    field: str | None = None
-    """The API member it fills on every scope that sends it; ``None`` for what the client itself uses."""
-    scope_fields: tuple[tuple[str, str], ...] = ()
-    """Per-scope API members where they differ: ``((CREATE, "TioneResourceInfo"), (UPDATE, "Resources"))``."""
-    group: bool = False
-    """On create, a member of the request itself rather than of ``Services[0]``."""
     scopes: tuple[str, ...] = DEPLOY
     choices: tuple[str, ...] = ()
     bounds: tuple[float, float] | None = None
     parse_with: Callable[[Any], Any] | None = None
     secret: bool = False
     """Its value is a credential: never logged, never shown."""
-    sent_as: str = ""
-    """What the reference shows as the API member when it is not one member (an action, say)."""
-    backends: tuple[str, ...] = BACKENDS
-    """The backends whose API can honour it; given to another, it is refused naming the backend."""
-    tione_field: str | None = None
-    """The TI-ONE member where it differs from WeData's."""
-    unavailable_why: str = ""
-    """Why a backend it is not for cannot honour it, and what to do instead."""
-
-    def member(self, scope: str, backend: str = WEDATA) -> str | None:
-        if backend == TIONE:
-            return self.tione_field or self.field
-        return dict(self.scope_fields).get(scope, self.field)
 
 
 OPTIONS: tuple[Option, ...] = (
@@ -256,14 +213,12 @@ OPTIONS: tuple[Option, ...] = (
         "str",
         "Instance spec, e.g. TI.S.MEDIUM.POST; checked against the live spec list "
         "(`list_instance_types()`). Default: the smallest available CPU spec (postpaid).",
-        field="InstanceType",
     ),
     Option(
         "replicas",
         "int",
         "Number of replicas (1-100). With service_action=SCALE, the new count (default: the current one).",
         1,
-        field="Replicas",
         bounds=(1, 100),
     ),
     Option(
@@ -271,149 +226,110 @@ OPTIONS: tuple[Option, ...] = (
         "str",
         "Billing mode. PREPAID runs in a prepaid resource group: give resource_group_id and resources.",
         "POSTPAID_BY_HOUR",
-        field="ChargeType",
         choices=("POSTPAID_BY_HOUR", "PREPAID"),
     ),
-    Option("resource_group_id", "str", "Prepaid resource group the service runs in.", field="ResourceGroupId"),
+    Option("resource_group_id", "str", "Prepaid resource group the service runs in."),
     Option(
         "resources",
         RESOURCES,
         "What each replica takes from the resource group: cpu in 1/1000 cores, memory in MB, gpu in 1/100 cards.",
-        scope_fields=((CREATE, "TioneResourceInfo"), (UPDATE, "Resources")),
-        tione_field="Resources",
     ),
-    Option("scale_mode", "str", "Scaling mode.", "MANUAL", field="ScaleMode", choices=("MANUAL", "AUTO")),
+    Option("scale_mode", "str", "Scaling mode.", "MANUAL", choices=("MANUAL", "AUTO")),
     Option(
         "service_description",
         "str",
         "Description of the service group (create) or version (update).",
-        field="ServiceDescription",
-        group=True,
     ),
     Option(
         "model_source",
         "str",
         "Where the service's code comes from: the MLflow model, or a container image (image_info).",
         "MODEL",
-        field="ModelSource",
-        group=True,
         choices=("MODEL", "IMAGE"),
-        backends=(WEDATA,),
     ),
     Option(
         "image_info",
         IMAGE_INFO,
         "A container image to run (implies model_source=IMAGE); it should serve MLflow's scoring protocol on "
         "service_port.",
-        field="ImageInfo",
     ),
     Option(
         "service_port",
         "int",
         "Port the container listens on (1-65535; images only).",
-        field="ServicePort",
         bounds=(1, 65535),
     ),
-    Option("command", "str", "Start command of the container.", field="Command"),
+    Option("command", "str", "Start command of the container."),
     Option(
         "env",
         "custom",
         'Environment variables: {"NAME": "value"}, or [{"name": "NAME", "value": "value"}].',
-        field="Env",
         parse_with=_env_pairs,
     ),
-    Option("log_enable", "bool", "Ship logs to CLS (needs log_config).", field="LogEnable", group=True),
-    Option("log_config", LOG_CONFIG, "CLS target.", field="LogConfig", group=True),
+    Option("log_enable", "bool", "Ship logs to CLS (needs log_config)."),
+    Option("log_config", LOG_CONFIG, "CLS target."),
     Option(
         "authorization_enable",
         "bool",
         "Require an auth token on calls to the endpoint (update_endpoint: turn it on or off).",
-        field="AuthorizationEnable",
-        group=True,
         scopes=(*DEPLOY, ENDPOINT),
-        sent_as="`AuthorizationEnable`; `UpdateModelServiceAuthorization` (endpoint)",
     ),
     Option(
         "scheduled_action",
         SCHEDULED_ACTION,
         "Scheduled stop, e.g. schedule_stop_time 2026-12-01T20:00:00+08:00.",
-        field="ScheduledAction",
     ),
-    Option("service_limit", SERVICE_LIMIT, "Rate limits per instance (0: unlimited).", field="ServiceLimit"),
+    Option("service_limit", SERVICE_LIMIT, "Rate limits per instance (0: unlimited)."),
     Option(
         "status",
         "str",
         "Status sent with a create (the API's example: NEW) or an update (1.0.3 scripts send RUNNING).",
         "NEW",
-        field="Status",
-        group=True,
-        backends=(WEDATA,),
     ),
     Option(
         "service_action",
         "str",
         "START or STOP on create; STOP, RESUME or SCALE on update (with an action the service ignores other "
         "changes, so they are refused).",
-        field="ServiceAction",
-        group=True,
         choices=("START", "STOP", "RESUME", "SCALE"),
     ),
     Option(
         "inference_table_push_enable",
         "bool",
         "Push requests and answers to an inference table.",
-        field="InferenceTablePushEnable",
-        group=True,
-        backends=(WEDATA,),
     ),
     Option(
         "catalog_path",
         "str",
         "Inference table: catalog (DataLakeCatalog).",
-        field="CatalogPath",
-        group=True,
-        backends=(WEDATA,),
     ),
-    Option(
-        "schema_path", "str", "Inference table: schema (database).", field="SchemaPath", group=True, backends=(WEDATA,)
-    ),
+    Option("schema_path", "str", "Inference table: schema (database)."),
     Option(
         "payload_path",
         "str",
         "Inference table: table prefix (<prefix>_payload).",
-        field="PayloadPath",
-        group=True,
-        backends=(WEDATA,),
     ),
     Option(
         "inference_table_cos_bucket",
         "str",
         "Inference table: the COS bucket requests and answers are pushed to.",
-        field="InferenceTableCosBucket",
         scopes=(UPDATE,),
-        backends=(WEDATA,),
     ),
     Option(
         "cos_region",
         "str",
         "Inference table: the COS bucket's region.",
-        field="CosRegion",
         scopes=(UPDATE,),
-        backends=(WEDATA,),
     ),
     Option(
         "catalog_name",
         "str",
         "Catalog of the registered model, for status sync. Default: from a models:/Catalog.Schema.Model URI.",
-        field="CatalogName",
-        backends=(WEDATA,),
     ),
     Option(
         "schema_name",
         "str",
         "Schema of the registered model, for status sync. Default: from a models:/Catalog.Schema.Model URI.",
-        field="SchemaName",
-        backends=(WEDATA,),
     ),
     Option(
         "scan",
@@ -614,14 +530,12 @@ OPTIONS: tuple[Option, ...] = (
         "str",
         "Path on the service that predict calls (a plain path; see the SSRF rules).",
         "/invocations",
-        field="RelativeUrl",
         scopes=(PREDICT,),
     ),
     Option(
         "auth_token",
         "str",
         "Auth token value for an endpoint with authorization on.",
-        field="AuthTokenValue",
         scopes=(PREDICT,),
         secret=True,
     ),
@@ -629,10 +543,7 @@ OPTIONS: tuple[Option, ...] = (
         "description",
         "str",
         "New description of the endpoint (service group).",
-        field="Description",
         scopes=(ENDPOINT,),
-        sent_as="`Description` (UpdateModelServiceGroup)",
-        backends=(WEDATA,),
     ),
     Option(
         "create_auth_token",
@@ -640,23 +551,18 @@ OPTIONS: tuple[Option, ...] = (
         "Add a named auth token to the endpoint: a name, or {name, description}.",
         scopes=(ENDPOINT,),
         parse_with=_new_token,
-        sent_as="`CreateModelServiceAuthToken`",
     ),
     Option(
         "update_auth_token",
         TOKEN_CHANGE,
         "Change the named token's description or limits (strategy PerMinute|PerDay, max).",
         scopes=(ENDPOINT,),
-        sent_as="`UpdateModelServiceAuthToken`",
-        backends=(WEDATA,),
     ),
     Option(
         "delete_auth_token",
         "str",
         "Delete the auth token with this name.",
         scopes=(ENDPOINT,),
-        sent_as="`DeleteModelServiceAuthToken`",
-        backends=(WEDATA,),
     ),
     Option(
         "traffic",
@@ -665,10 +571,6 @@ OPTIONS: tuple[Option, ...] = (
         "summing to 100 (versions not named get 0). Waits until applied.",
         scopes=(ENDPOINT,),
         parse_with=_traffic,
-        sent_as="`ModifyServiceGroupWeights`",
-        backends=(TIONE,),
-        unavailable_why="WeData's 2025-10-10 API has no weights action (its groups show WeightUpdateStatus "
-        "read-only). Split traffic on the tione backend: tcdeploy:/<region>?backend=tione.",
     ),
     Option(
         "reveal_tokens",
@@ -703,62 +605,41 @@ def _coerce(option: Option, value: Any) -> Any:
     raise invalid(f"Option {key!r} has an unknown type {kind!r}.")
 
 
-def unavailable(option: Option, backend: str) -> Exception:
-    why = f" {option.unavailable_why}" if option.unavailable_why else ""
-    return invalid(
-        f"Option {option.key!r} is not available on the {backend} backend (it is for {', '.join(option.backends)})."
-        f"{why}"
-    )
-
-
-def parse(config: Mapping[str, Any] | None, scope: str, backend: str = WEDATA) -> dict[str, Any]:
-    """Coerce and check ``config`` for a method of ``scope`` on ``backend``; return only the keys given (defaults:
-    ``value``)."""
+def parse(
+    config: Mapping[str, Any] | None, scope: str, refusal: Callable[[str], Exception | None] | None = None
+) -> dict[str, Any]:
+    """Coerce and check ``config`` for a method of ``scope``; return only the keys given (defaults: ``value``).
+    ``refusal`` names the options the chosen backend cannot honour (its error, else None)."""
     if config is not None and not isinstance(config, Mapping):
         raise invalid(f"config must be a dict of options, not {type(config).__name__}.")
     parsed: dict[str, Any] = {}
     for key, raw in (config or {}).items():
-        option = BY_KEY.get(key)
-        if option is None or scope not in option.scopes:
-            known = [o.key for o in OPTIONS if scope in o.scopes]
-            hint = get_close_matches(str(key), known, n=1)
-            maybe = f" Did you mean {hint[0]!r}?" if hint else ""
-            if option is not None:
-                raise invalid(f"Option {key!r} is for {' or '.join(option.scopes)}, not {scope}.{maybe}")
-            raise invalid(
-                f"Unknown option {key!r} for {scope}.{maybe} Known: {', '.join(known)} "
-                "(`mlflow deployments help -t tcdeploy` explains them)."
-            )
-        if backend not in option.backends:
-            raise unavailable(option, backend)
-        if raw is None:
-            continue
-        parsed[key] = _coerce(option, raw)
+        option = _known(key, scope)
+        refused = refusal(key) if refusal is not None else None
+        if refused is not None:
+            raise refused
+        if raw is not None:
+            parsed[key] = _coerce(option, raw)
     return parsed
+
+
+def _known(key: Any, scope: str) -> Option:
+    option = BY_KEY.get(key)
+    if option is not None and scope in option.scopes:
+        return option
+    known = [o.key for o in OPTIONS if scope in o.scopes]
+    hint = get_close_matches(str(key), known, n=1)
+    maybe = f" Did you mean {hint[0]!r}?" if hint else ""
+    if option is not None:
+        raise invalid(f"Option {key!r} is for {' or '.join(option.scopes)}, not {scope}.{maybe}")
+    raise invalid(
+        f"Unknown option {key!r} for {scope}.{maybe} Known: {', '.join(known)} "
+        "(`mlflow deployments help -t tcdeploy` explains them)."
+    )
 
 
 def value(options: Mapping[str, Any], key: str) -> Any:
     return options.get(key, BY_KEY[key].default)
-
-
-def member_of(key: str, scope: str, backend: str = WEDATA) -> str:
-    return str(BY_KEY[key].member(scope, backend))
-
-
-def api_members(
-    options: Mapping[str, Any], scope: str, backend: str = WEDATA, group: bool | None = None
-) -> dict[str, Any]:
-    """The API members the given options fill on ``backend``; ``group`` selects WeData's request-level or
-    per-version members."""
-    members = {}
-    for option in OPTIONS:
-        member = option.member(scope, backend)
-        if member is None or scope not in option.scopes or option.key not in options:
-            continue
-        if backend not in option.backends or (group is not None and option.group != group):
-            continue
-        members[member] = options[option.key]
-    return members
 
 
 IMAGE_KEYS = (
@@ -810,55 +691,3 @@ def check(options: Mapping[str, Any], scope: str) -> None:
         )
     if ("registry_password" in options) != ("registry_username" in options):
         raise invalid("registry_username and registry_password go together.")
-
-
-def secret_members() -> set[str]:
-    """API member names whose values are credentials, from the table (nested objects included)."""
-    found: set[str] = set()
-    for option in OPTIONS:
-        if option.secret:
-            found |= {m for m in (option.member(s) for s in option.scopes) if m}
-        found |= secrets_in(option.type) if isinstance(option.type, (Struct, ListOf)) else set()
-    return found
-
-
-def _type_text(option: Option, separator: str) -> str:
-    if option.choices:
-        return separator.join(option.choices)
-    if isinstance(option.type, (Struct, ListOf)):
-        return f"object {describe(option.type)}"
-    return {"custom": "object", "advisories": "advisories"}.get(str(option.type), str(option.type))
-
-
-def _member_text(option: Option) -> str:
-    if option.sent_as:
-        return option.sent_as
-    if option.scope_fields:
-        text = ", ".join(f"`{field}` ({scope})" for scope, field in option.scope_fields)
-        return text + (f", `{option.tione_field}` (tione)" if option.tione_field else "")
-    return f"`{option.field}`" if option.field else "(client)"
-
-
-def reference_markdown() -> str:
-    """The option reference, as docs/options.md shows it (objects: ``*`` marks a required key)."""
-    rows = [
-        "| option | type | default | API member | used on | backends | meaning |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for o in OPTIONS:
-        default = "" if o.default is None else json.dumps(o.default)
-        kind = _type_text(o, " \\| ")
-        rows.append(
-            f"| `{o.key}` | {kind} | {default} | {_member_text(o)} | {', '.join(o.scopes)} | {', '.join(o.backends)} "
-            f"| {o.doc} |"
-        )
-    return "\n".join(rows)
-
-
-def reference_text() -> str:
-    lines = []
-    for o in OPTIONS:
-        default = "" if o.default is None else f" (default {json.dumps(o.default)})"
-        where = ", ".join(o.scopes) + ("" if o.backends == BACKENDS else f"; {', '.join(o.backends)} only")
-        lines.append(f"  {o.key} <{_type_text(o, '|')}>{default} [{where}]\n      {o.doc}")
-    return "\n".join(lines)

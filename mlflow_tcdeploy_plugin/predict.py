@@ -45,23 +45,27 @@ def validate_relative_url(url: Any) -> str:
     decoded = unquote(url)
     if _ENCODED_RE.search(decoded):
         raise _invalid(url, "it is double percent-encoded")
-    forms = [url, decoded]
-    for form in forms:
-        if any(not c.isprintable() or c.isspace() for c in form) or not form.isascii():
-            raise _invalid(url, "it contains whitespace, control or non-ASCII characters")
-        if not form.startswith("/") or form.startswith("//"):
-            raise _invalid(url, "it must start with a single '/'")
-        if _SCHEME_RE.match(form) or "://" in form:
-            raise _invalid(url, "it contains a scheme")
-        if "\\" in form or "@" in form:
-            raise _invalid(url, "it contains a backslash or '@'")
-        path = form.split("?", 1)[0].split("#", 1)[0]
-        if "//" in path:
-            raise _invalid(url, "it contains '//'")
-        # "..;" is ".." to servers that strip path parameters (Tomcat, Spring).
-        if any(segment.split(";", 1)[0] in (".", "..") for segment in path.split("/")):
-            raise _invalid(url, "it contains '.' or '..' path segments")
+    for form in (url, decoded):
+        _check_plain_path(url, form)
     return url
+
+
+def _check_plain_path(url: str, form: str) -> None:
+    """Refuse ``url`` unless ``form`` (it as sent, or decoded) is a plain path."""
+    if any(not c.isprintable() or c.isspace() for c in form) or not form.isascii():
+        raise _invalid(url, "it contains whitespace, control or non-ASCII characters")
+    if not form.startswith("/") or form.startswith("//"):
+        raise _invalid(url, "it must start with a single '/'")
+    if _SCHEME_RE.match(form) or "://" in form:
+        raise _invalid(url, "it contains a scheme")
+    if "\\" in form or "@" in form:
+        raise _invalid(url, "it contains a backslash or '@'")
+    path = form.split("?", 1)[0].split("#", 1)[0]
+    if "//" in path:
+        raise _invalid(url, "it contains '//'")
+    # "..;" is ".." to servers that strip path parameters (Tomcat, Spring).
+    if any(segment.split(";", 1)[0] in (".", "..") for segment in path.split("/")):
+        raise _invalid(url, "it contains '.' or '..' path segments")
 
 
 def _unwrap_cli_frame(frame: Any) -> dict[str, Any] | None:

@@ -20,7 +20,7 @@ from .resolve import ResolvedModel
 from .scan.config import gate_config
 
 if TYPE_CHECKING:
-    from .image import BuiltImage, ImageOptions
+    from .image import BuiltImage, ImageOptions, Provenance
 
 logger = get_logger(__name__)
 
@@ -38,12 +38,11 @@ class CatalogLister:
 
 def _label(model: ResolvedModel) -> tuple[str, tuple[str, str] | None]:
     """How reports name the model, and the registry version its outcome is tagged on (if any)."""
-    info = model.ml_model_info
     if model.registry_name:
         return f"{model.registry_name}/{model.registry_version}", (model.registry_name, str(model.registry_version))
     if model.catalog:
-        name = f"{model.catalog}.{model.schema}.{info['Name']}"
-        return f"{name}/{info['Version']}", (name, info["Version"])
+        name = f"{model.catalog}.{model.schema}.{model.name}"
+        return f"{name}/{model.version}", (name, model.version)
     return model.model_uri, None
 
 
@@ -54,7 +53,7 @@ def gate(model: ResolvedModel, options: Mapping[str, Any]) -> dict[str, Any]:
     config = gate_config(options, os.environ)
     label, tagged = _label(model)
     try:
-        summary = scan_gate.check(model.ml_model_info["ModelPath"], label, config)
+        summary = scan_gate.check(model.model_path, label, config)
     except scan_gate.GateFailed as exc:
         _tag(tagged, scan_gate.registry_tags(exc.summary))
         raise
@@ -97,6 +96,24 @@ def _judged_lock(scan: Mapping[str, Any]) -> str:
     return lock
 
 
+def _provenance(model: ResolvedModel, scan: Mapping[str, Any], lock: str) -> Provenance:
+    """What the image's labels say about the model and its verdict."""
+    from .image import Provenance
+
+    coverage = scan.get("coverage") or {}
+    return Provenance(
+        model_uri=model.model_uri,
+        title=model.name or model.model_uri,
+        model_id=model.model_id,
+        model_version=model.version,
+        run_id=model.run_id or "",
+        scan_status=str(scan.get("status") or ""),
+        scan_db_updated_at=str(scan.get("db_updated_at") or ""),
+        scan_coverage=f"{coverage['scanned']}/{coverage['total']}" if coverage else "",
+        lock=lock,
+    )
+
+
 def image(
     model: ResolvedModel,
     options: Mapping[str, Any],
@@ -110,23 +127,11 @@ def image(
     from . import image as images
 
     image_options = images.options(options, default_repository)
-    info = model.ml_model_info
     lock = _judged_lock(scan)
-    coverage = scan.get("coverage") or {}
-    provenance = images.Provenance(
-        model_uri=model.model_uri,
-        title=info.get("Name") or model.model_uri,
-        model_id=info.get("Id") or "",
-        model_version=info.get("Version") or "",
-        run_id=model.run_id or "",
-        scan_status=str(scan.get("status") or ""),
-        scan_db_updated_at=str(scan.get("db_updated_at") or ""),
-        scan_coverage=f"{coverage['scanned']}/{coverage['total']}" if coverage else "",
-        lock=lock,
-    )
+    provenance = _provenance(model, scan, lock)
     scan_it = bool(opt.value(options, "scan_image"))
     builder = images.Builder(image_options, images.build_root())
-    built = builder.build(info["ModelPath"], provenance, need_local=need_local or scan_it)
+    built = builder.build(model.model_path, provenance, need_local=need_local or scan_it)
     if lock:
         from .scan import environment
 

@@ -1,9 +1,8 @@
 """Secrets out of log records, in one place: by member name inside the JSON the SDK logs (request bodies and
 answers), by header name, and by value for the credentials this process holds.
 
-Members masked wherever they appear: ``SecretKey``, ``Token``, ``AuthTokenValue``, ``Password`` (registry
-credentials in ``ImageSecret`` included), ``AuthToken`` (a token value), every ``Value`` inside ``AuthToken`` /
-``AuthTokens`` objects, and the ``Value`` of an environment variable marked ``IsPrivate``.
+The member names are the backends' (``backends.members``): credentials wherever they appear, every value inside
+auth-token objects, and the value of an environment variable marked private.
 """
 
 from __future__ import annotations
@@ -14,11 +13,9 @@ import re
 import threading
 from typing import Any
 
+from .backends.members import PRIVATE_FLAG, SECRET_MEMBERS, TOKEN_CONTAINERS, VALUE
+
 MASK = "******"
-SECRET_MEMBERS = frozenset(
-    {"SecretKey", "Token", "SessionToken", "AuthTokenValue", "Password", "AuthToken", "RegistryPassword"}
-)
-TOKEN_CONTAINERS = frozenset({"AuthToken", "AuthTokens"})
 SECRET_HEADERS = ("X-TC-Token",)
 # The SDK prints headers one a line, the first after "Header: ": match the name wherever it starts.
 _HEADER_RE = re.compile(r"(?i)(?<![\w-])(?P<name>" + "|".join(map(re.escape, SECRET_HEADERS)) + r"):[^\r\n]*")
@@ -43,10 +40,10 @@ def _mask_members(value: Any, inside_token: bool = False) -> Any:
         return [_mask_members(v, inside_token) for v in value]
     if not isinstance(value, dict):
         return value
-    private = value.get("IsPrivate") is True
+    private = value.get(PRIVATE_FLAG) is True
     out = {}
     for key, item in value.items():
-        if isinstance(item, str) and item and (key in SECRET_MEMBERS or (key == "Value" and (inside_token or private))):
+        if isinstance(item, str) and item and (key in SECRET_MEMBERS or (key == VALUE and (inside_token or private))):
             out[key] = MASK
         else:
             out[key] = _mask_members(item, inside_token or key in TOKEN_CONTAINERS)

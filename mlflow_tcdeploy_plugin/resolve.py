@@ -1,4 +1,4 @@
-"""Model URI → what a service needs: ``MlModelInfo {Id, Name, Version, ModelPath}`` and its catalog and schema.
+"""Model URI → what a service needs to know of the model: its ID, name, version and path, catalog and schema.
 
 - ``models:/Catalog.Schema.Model/Version``, ``…@alias`` and ``…/latest``: the TCLake catalog (ListModelVersions).
 - ``models:/name/version``, ``models:/name@alias``, ``models:/name/latest``: the user's MLflow model registry.
@@ -25,16 +25,29 @@ FORMS = (
 )
 
 
+@dataclass(frozen=True)
+class CatalogVersion:
+    """One version of a TCLake model, as the catalog lists it."""
+
+    version: str
+    aliases: tuple[str, ...]
+    uri: str
+    properties: dict[str, str]
+
+
 class VersionLister(Protocol):
-    def iter_model_versions(self, catalog: str, schema: str, model: str) -> Iterable[dict[str, Any]]: ...
+    def iter_model_versions(self, catalog: str, schema: str, model: str) -> Iterable[CatalogVersion]: ...
 
 
 @dataclass(frozen=True)
 class ResolvedModel:
     model_uri: str
     """What the user asked for."""
-    ml_model_info: dict[str, str]
-    """``MlModelInfo``: Id, Name, Version, ModelPath."""
+    model_path: str
+    """Where the MLflow model is: what the service loads, and what the gate and the image builder read."""
+    model_id: str = ""
+    name: str = ""
+    version: str = ""
     catalog: str | None = None
     schema: str | None = None
     registry_name: str | None = None
@@ -90,15 +103,11 @@ def resolve(uri: str, api: VersionLister) -> ResolvedModel:
     match = _MODELS_RE.match(uri)
     if match is None:
         model_id = uri.removeprefix("models:/") if _LOGGED_MODEL_RE.match(uri) else ""
-        return ResolvedModel(uri, {"Id": model_id, "Name": "", "Version": "", "ModelPath": uri})
+        return ResolvedModel(uri, uri, model_id)
     name, version, alias = match["name"], match["version"], match["alias"]
     if name.count(".") == 2:
         return _from_catalog(uri, api, name, version, alias)
     return _from_registry(uri, name, version, alias)
-
-
-def _props(item: dict[str, Any]) -> dict[str, str]:
-    return {p.get("Key", ""): p.get("Value", "") for p in item.get("Properties") or []}
 
 
 def _from_catalog(uri: str, api: VersionLister, name: str, version: str | None, alias: str | None) -> ResolvedModel:
@@ -111,34 +120,35 @@ def _from_catalog(uri: str, api: VersionLister, name: str, version: str | None, 
         raise
     if not items:
         raise _missing(f"The catalog model {name} has no versions.")
+    chosen = _choose(name, items, version, alias)
+    path = chosen.properties.get("tclake.mlflow.artifact_path") or chosen.uri
+    if not path:
+        raise _missing(
+            f"Version {chosen.version} of {name} has no tclake.mlflow.artifact_path property: "
+            "the catalog does not say where its MLflow model is."
+        )
+    model_id = chosen.properties.get("tclake.mlflow.model_id", "")
+    run_id = chosen.properties.get("tclake.mlflow.run_id") or None
+    return ResolvedModel(uri, path, model_id, model, chosen.version, catalog, schema, run_id=run_id)
+
+
+def _choose(name: str, items: list[CatalogVersion], version: str | None, alias: str | None) -> CatalogVersion:
+    """The version an alias, a number or ``latest`` names."""
     if alias is not None:
-        chosen = next((i for i in items if alias in (i.get("Aliases") or [])), None)
+        chosen = next((i for i in items if alias in i.aliases), None)
         if chosen is None:
-            known = sorted({a for i in items for a in i.get("Aliases") or []})
+            known = sorted({a for i in items for a in i.aliases})
             raise _missing(
                 f"The catalog model {name} has no alias {alias!r}; its aliases: {', '.join(known) or '(none)'}."
             )
-    elif version == "latest":
-        chosen = max(items, key=lambda i: int(i.get("Version") or 0))
-    else:
-        chosen = next((i for i in items if str(i.get("Version")) == version), None)
-        if chosen is None:
-            known = sorted((str(i.get("Version")) for i in items), key=int)
-            raise _missing(f"The catalog model {name} has no version {version}; its versions: {', '.join(known)}.")
-    props = _props(chosen)
-    path = props.get("tclake.mlflow.artifact_path") or chosen.get("Uri") or ""
-    if not path:
-        raise _missing(
-            f"Version {chosen.get('Version')} of {name} has no tclake.mlflow.artifact_path property: "
-            "the catalog does not say where its MLflow model is."
-        )
-    info = {
-        "Id": props.get("tclake.mlflow.model_id", ""),
-        "Name": model,
-        "Version": str(chosen.get("Version")),
-        "ModelPath": path,
-    }
-    return ResolvedModel(uri, info, catalog, schema, run_id=props.get("tclake.mlflow.run_id") or None)
+        return chosen
+    if version == "latest":
+        return max(items, key=lambda i: int(i.version or 0))
+    chosen = next((i for i in items if i.version == version), None)
+    if chosen is None:
+        known = sorted((i.version for i in items), key=int)
+        raise _missing(f"The catalog model {name} has no version {version}; its versions: {', '.join(known)}.")
+    return chosen
 
 
 def _from_registry(uri: str, name: str, version: str | None, alias: str | None) -> ResolvedModel:
@@ -166,8 +176,17 @@ def _from_registry(uri: str, name: str, version: str | None, alias: str | None) 
     source = str(mv.source or "")
     if not model_id and _LOGGED_MODEL_RE.match(source):
         model_id = source.removeprefix("models:/")
-    info = {"Id": str(model_id), "Name": name, "Version": str(mv.version), "ModelPath": source}
-    return ResolvedModel(uri, info, registry_name=name, registry_version=str(mv.version), run_id=mv.run_id or None)
+    version = str(mv.version)
+    return ResolvedModel(
+        uri,
+        source,
+        str(model_id),
+        name,
+        version,
+        registry_name=name,
+        registry_version=version,
+        run_id=mv.run_id or None,
+    )
 
 
 def _versions(client: Any, name: str) -> list[Any]:

@@ -37,7 +37,7 @@ def deployment_summary(deployment: Deployment, group_name: str | None = None) ->
 
 
 def deployment_detail(deployment: Deployment) -> dict[str, Any]:
-    return {"name": deployment.service_id, "flavor": FLAVOR, **to_snake(deployment.raw)}
+    return {"name": deployment.service_id, "flavor": FLAVOR, **to_snake(deployment.shown)}
 
 
 def traffic(endpoint: Endpoint) -> dict[str, Any]:
@@ -81,8 +81,8 @@ def endpoint_detail(endpoint: Endpoint, call_info: CallInfo, reveal_tokens: bool
     """The whole group, its traffic split and its call addresses; token values masked unless ``reveal_tokens``."""
     detail = {
         "name": endpoint.group_id,
-        **to_snake(endpoint.raw),
-        "call_info": to_snake(call_info.raw),
+        **to_snake(endpoint.shown),
+        "call_info": to_snake(call_info.shown),
         "traffic": traffic(endpoint),
         "weight_update_status": endpoint.weight_update_status,
     }

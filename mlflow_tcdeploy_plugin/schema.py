@@ -1,6 +1,7 @@
-"""Typed values of the option table: scalar coercion of CLI strings, and nested API objects whose keys may be
+"""Typed values of the option table: scalar coercion of CLI strings, and nested objects whose keys may be
 written in snake_case or PascalCase at any depth (``{"enable_instance_rps_limit": true}`` or
-``{"EnableInstanceRpsLimit": true}``), lists included. Every object comes out with the API's member names."""
+``{"EnableInstanceRpsLimit": true}``), lists included. Every object comes out snake_case; the backends write it with
+their APIs' member names."""
 
 from __future__ import annotations
 
@@ -19,10 +20,10 @@ SCALARS = ("str", "int", "float", "bool")
 
 @dataclass(frozen=True)
 class Member:
-    """One member of an API object."""
+    """One key of an object option."""
 
     name: str
-    """The API's PascalCase name."""
+    """snake_case, as users write it (PascalCase is accepted too)."""
     type: str | Struct | ListOf
     required: bool = False
     choices: tuple[str, ...] = ()
@@ -66,25 +67,38 @@ def coerce_scalar(
     which quote the value unless ``hide``."""
     shown = _shown(value, hide)
     if kind == "bool":
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, str) and value.strip().lower() in TRUE + FALSE:
-            return value.strip().lower() in TRUE
-        raise invalid(f"Option {label!r} must be true or false, not {shown}.")
+        return _coerce_bool(label, value, shown)
     if kind in ("int", "float"):
-        # Python's int() and float() also read other scripts' digits ("\uff11" is 1): only ASCII is a number here.
-        if isinstance(value, bool) or (isinstance(value, str) and not value.isascii()):
-            raise invalid(f"Option {label!r} must be a number, not {shown}.")
-        try:
-            number = int(value) if kind == "int" else float(value)
-        except (TypeError, ValueError) as exc:
-            what = "an integer" if kind == "int" else "a number"
-            raise invalid(f"Option {label!r} must be {what}, not {shown}.") from exc
-        if kind == "int" and isinstance(value, float) and not value.is_integer():
-            raise invalid(f"Option {label!r} must be an integer, not {shown}.")
-        if bounds and not bounds[0] <= number <= bounds[1]:
-            raise invalid(f"Option {label!r} must be from {bounds[0]:g} to {bounds[1]:g}, not {number:g}.")
-        return number
+        return _coerce_number(label, kind, value, bounds, shown)
+    return _coerce_string(label, value, choices, shown)
+
+
+def _coerce_bool(label: str, value: Any, shown: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in TRUE + FALSE:
+        return value.strip().lower() in TRUE
+    raise invalid(f"Option {label!r} must be true or false, not {shown}.")
+
+
+def _coerce_number(label: str, kind: str, value: Any, bounds: tuple[float, float] | None, shown: str) -> int | float:
+    # Python's int() and float() also read other scripts' digits ("\uff11" is 1): only ASCII is a number here.
+    if isinstance(value, bool) or (isinstance(value, str) and not value.isascii()):
+        raise invalid(f"Option {label!r} must be a number, not {shown}.")
+    try:
+        number = int(value) if kind == "int" else float(value)
+    except (TypeError, ValueError) as exc:
+        what = "an integer" if kind == "int" else "a number"
+        raise invalid(f"Option {label!r} must be {what}, not {shown}.") from exc
+    if kind == "int" and isinstance(value, float) and not value.is_integer():
+        raise invalid(f"Option {label!r} must be an integer, not {shown}.")
+    if bounds and not bounds[0] <= number <= bounds[1]:
+        raise invalid(f"Option {label!r} must be from {bounds[0]:g} to {bounds[1]:g}, not {number:g}.")
+    return number
+
+
+def _coerce_string(label: str, value: Any, choices: tuple[str, ...], shown: str) -> str:
+    """The stripped string; with ``choices``, the choice it names in any case."""
     if not isinstance(value, str) or not value.strip():
         raise invalid(f"Option {label!r} must be a non-empty string, not {shown}.")
     value = value.strip()
@@ -111,8 +125,8 @@ def parse_json(label: str, value: Any, hide: bool = False) -> Any:
 def normalize(
     label: str, value: Any, type_: str | Struct | ListOf, choices: tuple[str, ...] = (), hide: bool = False
 ) -> Any:
-    """Check ``value`` against ``type_`` and return it with the API's member names, recursively. Errors quote no
-    value of an object that holds a secret."""
+    """Check ``value`` against ``type_`` and return it with the keys as ``type_`` names them, recursively. Errors
+    quote no value of an object that holds a secret."""
     hide = hide or bool(secrets_in(type_))
     if isinstance(type_, Struct):
         return _normalize_struct(label, value, type_, hide)

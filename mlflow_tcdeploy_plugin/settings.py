@@ -162,56 +162,75 @@ class Settings:
         def pick(key: str, variable: str, default: str | None = None) -> str | None:
             return given.get(key) or target.get(key) or env.get(variable) or default
 
-        secret_id, secret_key = (
-            given.get("secret_id") or env.get(ENV_SECRET_ID),
-            given.get("secret_key") or env.get(ENV_SECRET_KEY),
-        )
-        token = given.get("token") or env.get(ENV_TOKEN) or None
-        if not (secret_id and secret_key):
-            secret_id, secret_key, token = _credential_chain(env) or (secret_id, secret_key, token)
-        if not secret_id or not secret_key:
-            missing = ENV_SECRET_ID if not secret_id else ENV_SECRET_KEY
-            raise MlflowException(
-                f"No Tencent Cloud credentials: set {ENV_SECRET_ID} and {ENV_SECRET_KEY} ({missing} is missing), or "
-                "TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY, or a ~/.tencentcloud/credentials profile.",
-                error_code=UNAUTHENTICATED,
-            )
+        secret_id, secret_key, token = _credentials(given, env)
         backend = (pick("backend", ENV_BACKEND, "wedata") or "wedata").lower()
-        if backend not in BACKENDS:
-            hint = get_close_matches(backend, BACKENDS, n=1)
-            maybe = f" Did you mean {hint[0]!r}?" if hint else ""
-            raise invalid(
-                f"Unknown backend {backend!r}.{maybe} Use wedata (WeData's model service, the default) or tione "
-                f"(TI-ONE's online services): ?backend=… in the target URI, or {ENV_BACKEND}."
-            )
+        _check_backend(backend)
         workspace_id = pick("workspace_id", ENV_WORKSPACE)
         project_id = pick("project_id", ENV_PROJECT) or None
-        if project_id is not None and (backend != "tione" or not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", project_id)):
-            raise invalid(
-                f"project_id {project_id!r} is TI-ONE's TiProjectId: letters, digits, '_' or '-', with backend=tione."
-            )
-        if not workspace_id and backend == "wedata":
-            raise invalid(
-                f"No WeData workspace: set {ENV_WORKSPACE}, or add ?workspace_id=<id> to the target URI "
-                "(tcdeploy:/<region>?workspace_id=<id>)."
-            )
+        _check_scope(backend, workspace_id, project_id)
         region = pick("region", ENV_REGION, DEFAULT_REGION) or DEFAULT_REGION
         if not _REGION_RE.match(region):
             raise invalid(f"The region {region!r} is not a Tencent Cloud region name such as {DEFAULT_REGION}.")
-        emulator_url = env.get(ENV_EMULATOR)
-        explicit_endpoint = given.get("endpoint") or target.get("endpoint")
-        if emulator_url and not explicit_endpoint:
-            endpoint, protocol = validate_emulator_url(emulator_url), "http"
-            logger.info("tcdeploy: using the local emulator at %s (%s is set)", endpoint, ENV_EMULATOR)
-        else:
-            # TENCENTCLOUD_ENDPOINT names WeData's host (as in 1.0.3); TI-ONE's comes from the target or constructor.
-            from_env = env.get(ENV_ENDPOINT) if backend == "wedata" else None
-            endpoint = validate_endpoint(explicit_endpoint or from_env or DEFAULT_ENDPOINTS[backend])
-            protocol = "https"
+        endpoint, protocol = _endpoint(backend, given.get("endpoint") or target.get("endpoint"), env)
         uin = next((env[v] for v in ENV_UINS if env.get(v)), None)
         return cls(
             secret_id, secret_key, token, region, workspace_id or None, endpoint, protocol, uin, backend, project_id
         )
+
+
+def _credentials(given: Mapping[str, str], env: Mapping[str, str]) -> tuple[str, str, str | None]:
+    """Secret ID, key and token: the arguments, the environment, then the SDK's credential chain."""
+    secret_id, secret_key = (
+        given.get("secret_id") or env.get(ENV_SECRET_ID),
+        given.get("secret_key") or env.get(ENV_SECRET_KEY),
+    )
+    token = given.get("token") or env.get(ENV_TOKEN) or None
+    if not (secret_id and secret_key):
+        secret_id, secret_key, token = _credential_chain(env) or (secret_id, secret_key, token)
+    if not secret_id or not secret_key:
+        missing = ENV_SECRET_ID if not secret_id else ENV_SECRET_KEY
+        raise MlflowException(
+            f"No Tencent Cloud credentials: set {ENV_SECRET_ID} and {ENV_SECRET_KEY} ({missing} is missing), or "
+            "TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY, or a ~/.tencentcloud/credentials profile.",
+            error_code=UNAUTHENTICATED,
+        )
+    return secret_id, secret_key, token
+
+
+def _check_backend(backend: str) -> None:
+    """Refuse an unknown backend, naming the closest known one."""
+    if backend not in BACKENDS:
+        hint = get_close_matches(backend, BACKENDS, n=1)
+        maybe = f" Did you mean {hint[0]!r}?" if hint else ""
+        raise invalid(
+            f"Unknown backend {backend!r}.{maybe} Use wedata (WeData's model service, the default) or tione "
+            f"(TI-ONE's online services): ?backend=… in the target URI, or {ENV_BACKEND}."
+        )
+
+
+def _check_scope(backend: str, workspace_id: str | None, project_id: str | None) -> None:
+    """WeData needs a workspace; a project is TI-ONE's only."""
+    if project_id is not None and (backend != "tione" or not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", project_id)):
+        raise invalid(
+            f"project_id {project_id!r} is TI-ONE's TiProjectId: letters, digits, '_' or '-', with backend=tione."
+        )
+    if not workspace_id and backend == "wedata":
+        raise invalid(
+            f"No WeData workspace: set {ENV_WORKSPACE}, or add ?workspace_id=<id> to the target URI "
+            "(tcdeploy:/<region>?workspace_id=<id>)."
+        )
+
+
+def _endpoint(backend: str, explicit: str | None, env: Mapping[str, str]) -> tuple[str, str]:
+    """The API host and protocol: the local emulator when it is set and no endpoint is given, else the cloud's."""
+    emulator_url = env.get(ENV_EMULATOR)
+    if emulator_url and not explicit:
+        endpoint = validate_emulator_url(emulator_url)
+        logger.info("tcdeploy: using the local emulator at %s (%s is set)", endpoint, ENV_EMULATOR)
+        return endpoint, "http"
+    # TENCENTCLOUD_ENDPOINT names WeData's host (as in 1.0.3); TI-ONE's comes from the target or constructor.
+    from_env = env.get(ENV_ENDPOINT) if backend == "wedata" else None
+    return validate_endpoint(explicit or from_env or DEFAULT_ENDPOINTS[backend]), "https"
 
 
 PROFILE_FILES = ("~/.tencentcloud/credentials", "/etc/tencentcloud/credentials")

@@ -14,11 +14,13 @@ from tests.helpers import (
     GUARDED_LOGGERS,
     MODEL_NAME,
     SECRET_GUARD,
+    Cloud,
     GateEnv,
     Registry,
     create_service,
     register_model,
     sdk_client,
+    serve_cloud,
     start_emulator,
     under_ci,
 )
@@ -162,3 +164,17 @@ def gate_env(
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     return GateEnv(runs, tmp_path / "reports", env, trivy_db, package_index)
+
+
+@pytest.fixture(scope="module")
+def cloud(tmp_path_factory: pytest.TempPathFactory, registry: Registry) -> Iterator[Cloud]:
+    """An emulator serving the test registry; the client's environment points at it."""
+    yield from serve_cloud(tmp_path_factory, registry)
+
+
+@pytest.fixture
+def client(cloud: Cloud) -> Any:
+    from mlflow.deployments import get_deploy_client
+
+    cloud.emulator.set_faults({})
+    return get_deploy_client("tcdeploy")

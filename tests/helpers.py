@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -179,3 +179,28 @@ class GateEnv:
 
     def trivy_runs(self) -> list[str]:
         return self.runs_file.read_text().splitlines() if self.runs_file.exists() else []
+
+
+FAST = {"poll_interval": "0.1"}
+
+
+@dataclass
+class Cloud:
+    emulator: Any
+    registry: Registry
+    env: dict[str, str]
+
+    def requests(self) -> list[dict[str, Any]]:
+        return self.emulator.request_log()
+
+    def actions(self) -> list[str]:
+        return [r["action"] for r in self.requests()]
+
+
+def serve_cloud(tmp_path_factory: pytest.TempPathFactory, registry: Registry, **overrides: Any) -> Iterator[Cloud]:
+    emu = start_emulator(tmp_path_factory.mktemp("cloud"), registry.tracking_uri, **overrides)
+    with pytest.MonkeyPatch.context() as mp:
+        for name, value in emu.env().items():
+            mp.setenv(name, value)
+        yield Cloud(emu, registry, emu.env())
+    emu.stop()

@@ -7,7 +7,7 @@ import re
 import sys
 from pathlib import Path
 
-from mlflow_tcdeploy_plugin.options import reference_markdown
+from mlflow_tcdeploy_plugin.reference import markdown
 
 REFERENCE = Path(__file__).parents[1] / "docs" / "options.md"
 SECTION = re.compile(r"(<!-- options:start -->\n).*?(\n<!-- options:end -->)", re.S)
@@ -18,7 +18,7 @@ def main() -> int:
     if not SECTION.search(text):
         print(f"{REFERENCE} has no <!-- options:start --> / <!-- options:end --> section", file=sys.stderr)
         return 1
-    REFERENCE.write_text(SECTION.sub(lambda m: m.group(1) + reference_markdown() + m.group(2), text))
+    REFERENCE.write_text(SECTION.sub(lambda m: m.group(1) + markdown() + m.group(2), text))
     return 0
 
 

@@ -1,26 +1,29 @@
 """What the client needs from a cloud API, as small typed resources and one base class.
 
 A backend reads its API's objects into these resources (keeping the object itself in ``raw`` for the detailed
-views), builds its requests from the option table, follows its pagination and maps its status vocabulary onto
-``State``. What an API cannot do is refused here, naming the backend, before anything is sent.
+views), builds every request member from its own member table, follows its pagination and maps its status
+vocabulary onto ``State``. What an API cannot do is declared in its ``Capabilities`` and refused before anything is
+sent.
 """
 
 from __future__ import annotations
 
+import base64
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
-from mlflow.exceptions import MlflowException
-from mlflow.protos.databricks_pb2 import NOT_IMPLEMENTED
-
+from .. import options
 from ..cloud.errors import CloudError
 from ..log import get_logger
+from .capabilities import Capabilities
+from .members import Field
 
 if TYPE_CHECKING:
-    from ..resolve import ResolvedModel
+    from ..image import ImageRef
+    from ..resolve import CatalogVersion, ResolvedModel
 
 
 logger = get_logger(__name__)
@@ -30,12 +33,14 @@ LOG_PAGE = 1000
 
 
 class State(Enum):
-    """Where a deployment is, in every backend's terms."""
+    """Where a deployment, or an endpoint's traffic split, is in every backend's terms."""
 
     PENDING = "pending"
     RUNNING = "running"
     STOPPED = "stopped"
     FAILED = "failed"
+    APPLIED = "applied"
+    """A traffic split in force."""
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,8 @@ class Deployment:
     has_image: bool
     pods: tuple[str, ...]
     raw: dict[str, Any] = field(repr=False)
+    shown: dict[str, Any] = field(repr=False)
+    """The API object laid out as both backends show it to users (one set of keys)."""
 
 
 @dataclass(frozen=True)
@@ -75,16 +82,24 @@ class Endpoint:
     running_service_count: int | None
     latest_version: str | None
     weight_update_status: str | None
+    weights_state: State
+    """APPLIED, PENDING or FAILED: where the last traffic split is."""
     deployments: tuple[Deployment, ...]
     auth_tokens: tuple[dict[str, Any], ...]
     """``{"Base": {"Name", "Value", …}, "Limits": […]}``, the same shape in both APIs."""
     raw: dict[str, Any] = field(repr=False)
+    shown: dict[str, Any] = field(repr=False)
+    """The group laid out as both backends show it, its versions as ``Deployment.shown``."""
 
     def token_named(self, name: str) -> dict[str, Any] | None:
         return next((t for t in self.auth_tokens if (t.get("Base") or {}).get("Name") == name), None)
 
     def token_names(self) -> list[str]:
         return [str((t.get("Base") or {}).get("Name")) for t in self.auth_tokens]
+
+    @staticmethod
+    def token_value(token: dict[str, Any]) -> str:
+        return str((token.get("Base") or {}).get("Value"))
 
 
 @dataclass(frozen=True)
@@ -94,28 +109,49 @@ class CallInfo:
     address: str | None
     authorization_enable: bool
     auth_token: str | None = field(repr=False)
-    raw: dict[str, Any] = field(repr=False)
+    shown: dict[str, Any] = field(repr=False)
+    """``{"ServiceCallInfo": {…}}`` on both backends."""
 
     @classmethod
     def read(cls, data: dict[str, Any], member: str) -> CallInfo:
         """From the call-info answer's ``member`` (``ServiceCallInfo`` on WeData, ``ServiceCallInfoV2`` on TI-ONE),
         which both give ``InternetEndpoint``, ``AuthorizationEnable`` and ``AuthToken``."""
         call = data.get(member) or {}
+        shown = {**{k: v for k, v in data.items() if k != member}, "ServiceCallInfo": call}
         return cls(
-            call.get("InternetEndpoint"), bool(call.get("AuthorizationEnable")), call.get("AuthToken") or None, data
+            call.get("InternetEndpoint"), bool(call.get("AuthorizationEnable")), call.get("AuthToken") or None, shown
+        )
+
+
+@dataclass(frozen=True)
+class LogLine:
+    id: str
+    timestamp: str
+    pod_name: str
+    message: str
+    raw: dict[str, Any] = field(repr=False)
+
+    @classmethod
+    def read(cls, line: dict[str, Any]) -> LogLine:
+        """``{"Id", "Timestamp", "PodName", "Message"}``, the same in both APIs."""
+        return cls(
+            str(line.get("Id")),
+            str(line.get("Timestamp")),
+            str(line.get("PodName", "")),
+            str(line.get("Message", "")),
+            line,
         )
 
 
 @dataclass(frozen=True)
 class LogPage:
-    lines: list[dict[str, Any]]
-    """``{"Id", "Timestamp", "PodName", "Message"}``, the same in both APIs."""
+    lines: list[LogLine]
     context: str
 
     @classmethod
     def read(cls, data: dict[str, Any]) -> LogPage:
         """Both log actions answer ``Content`` and a ``Context`` cursor."""
-        return cls(list(data.get("Content") or []), str(data.get("Context") or ""))
+        return cls([LogLine.read(line) for line in data.get("Content") or []], str(data.get("Context") or ""))
 
 
 @dataclass(frozen=True)
@@ -169,47 +205,46 @@ class Plan:
 
     options: dict[str, Any]
     model: ResolvedModel | None = None
-    image_info: dict[str, Any] | None = None
+    image: ImageRef | None = None
+
+    @property
+    def runs_image(self) -> bool:
+        return self.image is not None or "image_info" in self.options
+
+    def value(self, key: str) -> Any:
+        return options.value(self.options, key)
 
 
-def unsupported(backend: str, what: str, why: str) -> MlflowException:
-    return MlflowException(f"{what} is not available on the {backend} backend: {why}", error_code=NOT_IMPLEMENTED)
+def weights_state(status: str | None) -> State:
+    """Both APIs' ``WeightUpdateStatus``: UPDATED (or none given) is in force, UPDATE_FAILED failed."""
+    return {None: State.APPLIED, "UPDATED": State.APPLIED, "UPDATE_FAILED": State.FAILED}.get(status, State.PENDING)
 
 
-OPTIONAL: dict[str, tuple[str, str]] = {
-    "events": ("Deployment events", "its API has no events action."),
-    "iter_model_versions": (
-        "A TCLake model (models:/Catalog.Schema.Model/…)",
-        "TCLake models resolve through WeData's catalog. Use a model of your MLflow registry "
-        "(models:/<name>/<version>), a runs:/ URI, or the wedata backend.",
-    ),
-    "set_description": ("Changing an endpoint's description", "its API has no action for it."),
-    "set_authorization": (
-        "Turning authorization on or off on an existing endpoint",
-        "its API has no action for it; set authorization_enable when creating the deployment.",
-    ),
-    "update_auth_token": ("Changing an auth token", "its API has no action for it."),
-    "delete_auth_token": ("Deleting an auth token", "its API has no action for it."),
-    "set_weights": ("Traffic split", "its API has no weights action."),
-    "pod_url": ("A pod's debug shell", "its public API has no web-shell action."),
-    "rebuild_pod": (
-        "Restarting one pod",
-        "its public API has no pod restart action; restart the deployment with service_action=STOP, then RESUME.",
-    ),
-}
-"""Methods a backend may lack: what they do and why a backend without them cannot."""
+def model_info(model: ResolvedModel) -> dict[str, str]:
+    """``MlModelInfo``: the same in both APIs."""
+    return {"Id": model.model_id, "Name": model.name, "Version": model.version, "ModelPath": model.model_path}
+
+
+def image_info(image: ImageRef) -> dict[str, Any]:
+    """The ``ImageInfo`` that runs ``image``, the same in both APIs (a registry password goes base64-encoded)."""
+    host = image.registry or ""
+    kind = "CCR" if host.endswith(".tencentyun.com") else "TCR" if host.endswith(".tencentcloudcr.com") else "CUSTOM"
+    info: dict[str, Any] = {"ImageType": kind, "ImageUrl": image.reference}
+    if image.username and image.password:
+        password = base64.b64encode(image.password.encode()).decode()
+        info["ImageSecret"] = {"Username": image.username, "Password": password}
+    return info
 
 
 class Backend(ABC):
     """One cloud API. Subclasses implement what their API offers; the rest is refused, naming the backend."""
 
     name = ""
+    capabilities = Capabilities("")
+    members: Mapping[str, Field] = {}
+    """Its member table: the request member each option fills."""
     default_port = 8080
     """MLflow's scoring server port, as in the images tcdeploy builds."""
-    needs_image = False
-    """The API runs container images only: a model goes as the image tcdeploy builds of it."""
-    creates_stopped = True
-    """A deployment can be created stopped (``service_action=STOP``)."""
     max_request: int | None = None
     """Bytes a predict request may take, where the API says (None: no limit known)."""
 
@@ -217,10 +252,11 @@ class Backend(ABC):
         """Bytes of the request that carries ``body`` to the endpoint."""
         return len(body.encode("utf-8"))
 
-    def require(self, feature: str) -> None:
-        """Refuse, before anything is sent, a call to an optional method this backend does not implement."""
-        if getattr(type(self), feature) is getattr(Backend, feature):
-            raise unsupported(self.name, *OPTIONAL[feature])
+    def _lacks(self, feature: str) -> NotImplementedError:
+        """An optional method called on a backend without it: its Capabilities refuse it (a backend that claims
+        the feature and does not implement it is a bug)."""
+        self.capabilities.require(feature)
+        return NotImplementedError(f"{self.name} claims {feature} but does not implement it")
 
     # --- reads -----------------------------------------------------------------------------------------------------
     @abstractmethod
@@ -247,7 +283,7 @@ class Backend(ABC):
     def logs_page(self, query: LogQuery, limit: int, context: str | None = None) -> LogPage:
         raise NotImplementedError
 
-    def iter_logs(self, query: LogQuery) -> Iterator[dict[str, Any]]:
+    def iter_logs(self, query: LogQuery) -> Iterator[LogLine]:
         """Every log line matching ``query``, following the cursor to the end, one page in memory at a time.
 
         Both APIs refuse to page past 10,000 entries (``FailedOperation.ContextLimitError``): the query then starts
@@ -267,7 +303,7 @@ class Backend(ABC):
                 query, context = replace(query, **{bound: edge}), None
                 continue
             for line in page.lines:
-                stamp, ident = str(line.get("Timestamp")), str(line.get("Id"))
+                stamp, ident = line.timestamp, line.id
                 if stamp == edge and ident in at_edge:
                     continue
                 if stamp != edge:
@@ -279,15 +315,15 @@ class Backend(ABC):
             context = page.context
 
     def events(self, service_id: str, limit: int, warnings_only: bool = False) -> list[dict[str, Any]]:
-        raise unsupported(self.name, *OPTIONAL["events"])
+        raise self._lacks("events")
 
     @abstractmethod
     def diagnostics(self, deployment: Deployment) -> list[tuple[str, list[str]]]:
         """Titled groups of lines that explain a failure (events, conditions, last log lines)."""
         raise NotImplementedError
 
-    def iter_model_versions(self, catalog: str, schema: str, model: str) -> Iterator[dict[str, Any]]:
-        raise unsupported(self.name, *OPTIONAL["iter_model_versions"])
+    def iter_model_versions(self, catalog: str, schema: str, model: str) -> Iterator[CatalogVersion]:
+        raise self._lacks("catalog_models")
 
     # --- writes ----------------------------------------------------------------------------------------------------
     @abstractmethod
@@ -318,26 +354,26 @@ class Backend(ABC):
         raise NotImplementedError
 
     def set_description(self, group_id: str, description: str) -> None:
-        raise unsupported(self.name, *OPTIONAL["set_description"])
+        raise self._lacks("set_description")
 
     def set_authorization(self, group_id: str, enable: bool) -> None:
-        raise unsupported(self.name, *OPTIONAL["set_authorization"])
+        raise self._lacks("set_authorization")
 
     @abstractmethod
     def create_auth_token(self, group_id: str, token: dict[str, Any]) -> None:
         raise NotImplementedError
 
-    def update_auth_token(self, group_id: str, token: dict[str, Any]) -> None:
-        raise unsupported(self.name, *OPTIONAL["update_auth_token"])
+    def update_auth_token(self, group_id: str, token: dict[str, Any], value: str) -> None:
+        raise self._lacks("update_auth_token")
 
     def delete_auth_token(self, group_id: str, value: str) -> None:
-        raise unsupported(self.name, *OPTIONAL["delete_auth_token"])
+        raise self._lacks("delete_auth_token")
 
     def set_weights(self, endpoint: Endpoint, weights: dict[str, int]) -> Endpoint:
-        raise unsupported(self.name, *OPTIONAL["set_weights"])
+        raise self._lacks("set_weights")
 
     def pod_url(self, service_id: str, pod_name: str) -> tuple[dict[str, Any], str]:
-        raise unsupported(self.name, *OPTIONAL["pod_url"])
+        raise self._lacks("pod_url")
 
     def rebuild_pod(self, service_id: str, pod_name: str) -> tuple[dict[str, Any], str]:
-        raise unsupported(self.name, *OPTIONAL["rebuild_pod"])
+        raise self._lacks("rebuild_pod")

@@ -13,19 +13,96 @@ from typing import Any
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import INTERNAL_ERROR, RESOURCE_DOES_NOT_EXIST
 
-from .. import options as opt
 from ..cloud.errors import CloudError
 from ..cloud.retry import Safety
-from ..cloud.transport import TIONE, Transport
+from ..cloud.transport import Product, Transport
 from ..invocation import check_address, post
 from ..log import get_logger
 from ..redact import add_secret
 from ..settings import Settings
-from .base import Backend, CallInfo, Deployment, Endpoint, LogPage, LogQuery, Plan, Spec, State
+from .base import (
+    Backend,
+    CallInfo,
+    Deployment,
+    Endpoint,
+    LogPage,
+    LogQuery,
+    Plan,
+    Spec,
+    State,
+    image_info,
+    weights_state,
+)
+from .capabilities import Capabilities
+from .members import Field, request_members, to_pascal
 
 logger = get_logger(__name__)
 
 NAME = "tione"
+PRODUCT = Product("tione", "2021-11-11", "TiProjectId", payload_in_data=False)
+MEMBERS: dict[str, Field] = {
+    "instance_type": Field("InstanceType"),
+    "replicas": Field("Replicas"),
+    "charge_type": Field("ChargeType"),
+    "resource_group_id": Field("ResourceGroupId"),
+    "resources": Field("Resources"),
+    "scale_mode": Field("ScaleMode"),
+    "service_description": Field("ServiceDescription"),
+    "image_info": Field("ImageInfo"),
+    "service_port": Field("ServicePort"),
+    "command": Field("Command"),
+    "env": Field("Env"),
+    "log_enable": Field("LogEnable"),
+    "log_config": Field("LogConfig"),
+    "authorization_enable": Field("AuthorizationEnable"),
+    "scheduled_action": Field("ScheduledAction"),
+    "service_limit": Field("ServiceLimit"),
+    "service_action": Field("ServiceAction"),
+}
+"""The create (``CreateModelService``) and modify (``ModifyModelService``) members each option fills."""
+SENT_AS = {
+    "relative_url": "the path called on the group's invocation address",
+    "auth_token": "the `Authorization` header of the call",
+    "create_auth_token": "`CreateModelServiceAuthToken`",
+    "traffic": "`ModifyServiceGroupWeights`",
+}
+"""What the other options send, for the reference."""
+NO_ACTION = "its API has no action for it."
+CAPABILITIES = Capabilities(
+    NAME,
+    lacks={
+        "events": "its API has no events action.",
+        "catalog_models": "TCLake models resolve through WeData's catalog. Use a model of your MLflow registry "
+        "(models:/<name>/<version>), a runs:/ URI, or the wedata backend.",
+        "set_description": NO_ACTION,
+        "set_authorization": "its API has no action for it; set authorization_enable when creating the deployment.",
+        "update_auth_token": NO_ACTION,
+        "delete_auth_token": NO_ACTION,
+        "pod_url": "its public API has no web-shell action.",
+        "rebuild_pod": "its public API has no pod restart action; restart the deployment with service_action=STOP, "
+        "then RESUME.",
+        "create_stopped": "its create action has no ServiceAction; create it, then update it with service_action=STOP.",
+    },
+    refuses=dict.fromkeys(
+        (
+            "model_source",
+            "status",
+            "inference_table_push_enable",
+            "catalog_path",
+            "schema_path",
+            "payload_path",
+            "inference_table_cos_bucket",
+            "cos_region",
+            "catalog_name",
+            "schema_name",
+            "description",
+            "update_auth_token",
+            "delete_auth_token",
+        ),
+        "",
+    ),
+    runs_models=False,
+)
 GROUP_PAGE_SIZE = 100
 FAILED = frozenset({"CREATE_FAILED", "TIMEOUT_EXCEPTION", "Abnormal"})
 
@@ -39,6 +116,17 @@ def state_of(status: str) -> State:
     if status in FAILED or status.upper().endswith("FAILED"):
         return State.FAILED
     return State.PENDING
+
+
+def flat_service(service: dict[str, Any]) -> dict[str, Any]:
+    """A service as WeData lays one out: the members TI-ONE nests in ``ServiceInfo`` beside the service's own, its
+    workload status (``ServiceInfo.Status``) as ``WorkloadStatus``."""
+    info = dict(service.get("ServiceInfo") or {})
+    workload = info.pop("Status", None)
+    flat = {**info, **{k: v for k, v in service.items() if k != "ServiceInfo"}}
+    if workload is not None:
+        flat["WorkloadStatus"] = workload
+    return flat
 
 
 def read_deployment(service: dict[str, Any]) -> Deployment:
@@ -65,6 +153,7 @@ def read_deployment(service: dict[str, Any]) -> Deployment:
         has_image=bool(image.get("ImageUrl")),
         pods=tuple(str(p.get("Name")) for p in info.get("PodInfos") or []),
         raw=service,
+        shown=flat_service(service),
     )
 
 
@@ -79,9 +168,11 @@ def read_endpoint(group: dict[str, Any]) -> Endpoint:
         running_service_count=group.get("RunningServiceCount"),
         latest_version=group.get("LatestVersion"),
         weight_update_status=group.get("WeightUpdateStatus"),
+        weights_state=weights_state(group.get("WeightUpdateStatus")),
         deployments=tuple(read_deployment(s) for s in group.get("Services") or []),
         auth_tokens=tuple(group.get("AuthTokens") or []),
         raw=group,
+        shown={**group, "Services": [flat_service(s) for s in group.get("Services") or []]},
     )
 
 
@@ -89,13 +180,13 @@ class TioneBackend(Backend):
     """TI-ONE online services in one project (``TiProjectId``, or the default one) and region."""
 
     name = NAME
-    needs_image = True
-    creates_stopped = False
+    capabilities = CAPABILITIES
+    members = MEMBERS
 
     def __init__(self, settings: Settings, **transport: Any) -> None:
         import requests
 
-        self.transport = Transport(settings, TIONE, **transport)
+        self.transport = Transport(settings, PRODUCT, **transport)
         self._call = self.transport.call
         self._emulator = settings.endpoint if settings.emulated else None
         self._http = requests.Session()
@@ -158,35 +249,22 @@ class TioneBackend(Backend):
         return [(title, lines) for title, lines in (("Conditions", conditions), ("Containers", containers)) if lines]
 
     # --- deployments -----------------------------------------------------------------------------------------------
-    def _members(self, plan: Plan, scope: str) -> dict[str, Any]:
-        members = opt.api_members(plan.options, scope, NAME)
-        if plan.image_info is not None:
-            members["ImageInfo"] = plan.image_info
+    def _members(self, plan: Plan, update: bool) -> dict[str, Any]:
+        members = request_members(MEMBERS, plan.options, update)
+        if plan.image is not None:
+            members["ImageInfo"] = image_info(plan.image)
             members.setdefault("ServicePort", self.default_port)
         return members
 
     def create(self, name: str, endpoint: Endpoint | None, plan: Plan) -> tuple[Endpoint, Deployment]:
-        params = self._members(plan, opt.CREATE)
+        params = self._members(plan, update=False)
         for key in ("charge_type", "scale_mode", "replicas"):
-            params.setdefault(opt.member_of(key, opt.CREATE, NAME), opt.value(plan.options, key))
-        recover: Callable[[], dict[str, Any] | None]
+            params.setdefault(MEMBERS[key].member, plan.value(key))
         if endpoint is not None:
-            group_id = endpoint.group_id
-            before = {d.service_id for d in endpoint.deployments}
-            params.update({"ServiceGroupId": group_id, "NewVersion": True})
-
-            def recover() -> dict[str, Any] | None:
-                new = [d for d in self.get_endpoint(group_id).deployments if d.service_id not in before]
-                return {"Service": new[-1].raw} if new else None
+            params.update({"ServiceGroupId": endpoint.group_id, "NewVersion": True})
         else:
             params["ServiceGroupName"] = name
-
-            def recover() -> dict[str, Any] | None:
-                filters = [{"Name": "ServiceGroupName", "Values": [name]}]
-                found = self._call("DescribeModelServiceGroups", {"Filters": filters}).get("ServiceGroups") or []
-                services = [s for g in found for s in g.get("Services") or []]
-                return {"Service": services[-1]} if services else None
-
+        recover = self._recover_create(name, endpoint)
         service = self._call("CreateModelService", params, Safety.CREATE, recover).get("Service")
         if not service:
             raise MlflowException(
@@ -197,12 +275,32 @@ class TioneBackend(Backend):
         deployment = read_deployment(service)
         return self.get_endpoint(str(deployment.group_id)), deployment
 
+    def _recover_create(self, name: str, endpoint: Endpoint | None) -> Callable[[], dict[str, Any] | None]:
+        """How a lost create answer is found again: a version the group did not have, or the group by name."""
+        if endpoint is not None:
+            group_id = endpoint.group_id
+            before = {d.service_id for d in endpoint.deployments}
+
+            def recover_version() -> dict[str, Any] | None:
+                new = [d for d in self.get_endpoint(group_id).deployments if d.service_id not in before]
+                return {"Service": new[-1].raw} if new else None
+
+            return recover_version
+
+        def recover_group() -> dict[str, Any] | None:
+            filters = [{"Name": "ServiceGroupName", "Values": [name]}]
+            found = self._call("DescribeModelServiceGroups", {"Filters": filters}).get("ServiceGroups") or []
+            services = [s for g in found for s in g.get("Services") or []]
+            return {"Service": services[-1]} if services else None
+
+        return recover_group
+
     def _modified(self, service_id: str, params: dict[str, Any]) -> Deployment:
         service = self._call("ModifyModelService", {"ServiceId": service_id, **params}).get("Service")
         return read_deployment(service) if service else self.get_deployment(service_id)
 
     def update(self, deployment: Deployment, plan: Plan) -> Deployment:
-        return self._modified(deployment.service_id, self._members(plan, opt.UPDATE))
+        return self._modified(deployment.service_id, self._members(plan, update=True))
 
     def act(self, deployment: Deployment, action: str, replicas: int | None) -> Deployment:
         params: dict[str, Any] = {"ServiceAction": action}
@@ -236,9 +334,10 @@ class TioneBackend(Backend):
         """Add a named token (the answer has only a RequestId); a lost answer is recovered by its name."""
 
         def recover() -> dict[str, Any] | None:
-            return {} if self.get_endpoint(group_id).token_named(token["Name"]) else None
+            return {} if self.get_endpoint(group_id).token_named(token["name"]) else None
 
-        self._call("CreateModelServiceAuthToken", {"ServiceGroupId": group_id, **token}, Safety.CREATE, recover)
+        params = {"ServiceGroupId": group_id, **to_pascal(token)}
+        self._call("CreateModelServiceAuthToken", params, Safety.CREATE, recover)
 
     def set_weights(self, endpoint: Endpoint, weights: dict[str, int]) -> Endpoint:
         params = {

@@ -14,17 +14,81 @@ from typing import Any
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import INTERNAL_ERROR, ErrorCode
 
-from .. import options as opt
 from ..cloud.errors import CloudError
 from ..cloud.retry import Safety
-from ..cloud.transport import MAX_MESSAGE, WEDATA, Transport
+from ..cloud.transport import MAX_MESSAGE, Product, Transport
 from ..log import get_logger
+from ..resolve import CatalogVersion
 from ..settings import Settings
-from .base import Backend, CallInfo, Deployment, Endpoint, LogPage, LogQuery, Plan, Spec, State
+from .base import (
+    Backend,
+    CallInfo,
+    Deployment,
+    Endpoint,
+    LogPage,
+    LogQuery,
+    Plan,
+    Spec,
+    State,
+    image_info,
+    model_info,
+    weights_state,
+)
+from .capabilities import Capabilities
+from .members import Field, request_members, to_pascal
 
 logger = get_logger(__name__)
 
 NAME = "wedata"
+PRODUCT = Product("wedata", "2025-10-10", "WorkspaceId", payload_in_data=True)
+MEMBERS: dict[str, Field] = {
+    "instance_type": Field("InstanceType"),
+    "replicas": Field("Replicas"),
+    "charge_type": Field("ChargeType"),
+    "resource_group_id": Field("ResourceGroupId"),
+    "resources": Field("TioneResourceInfo", on_update="Resources"),
+    "scale_mode": Field("ScaleMode"),
+    "service_description": Field("ServiceDescription", group=True),
+    "model_source": Field("ModelSource", group=True),
+    "image_info": Field("ImageInfo"),
+    "service_port": Field("ServicePort"),
+    "command": Field("Command"),
+    "env": Field("Env"),
+    "log_enable": Field("LogEnable", group=True),
+    "log_config": Field("LogConfig", group=True),
+    "authorization_enable": Field("AuthorizationEnable", group=True),
+    "scheduled_action": Field("ScheduledAction"),
+    "service_limit": Field("ServiceLimit"),
+    "status": Field("Status", group=True),
+    "service_action": Field("ServiceAction", group=True),
+    "inference_table_push_enable": Field("InferenceTablePushEnable", group=True),
+    "catalog_path": Field("CatalogPath", group=True),
+    "schema_path": Field("SchemaPath", group=True),
+    "payload_path": Field("PayloadPath", group=True),
+    "inference_table_cos_bucket": Field("InferenceTableCosBucket"),
+    "cos_region": Field("CosRegion"),
+    "catalog_name": Field("CatalogName"),
+    "schema_name": Field("SchemaName"),
+}
+"""The create (``CreateMLModelServices``) and update (``UpdateMLModelService``) members each option fills."""
+SENT_AS = {
+    "authorization_enable": "`AuthorizationEnable`; `UpdateModelServiceAuthorization` (endpoint)",
+    "relative_url": "`RelativeUrl`",
+    "auth_token": "`AuthTokenValue`",
+    "description": "`Description` (UpdateModelServiceGroup)",
+    "create_auth_token": "`CreateModelServiceAuthToken`",
+    "update_auth_token": "`UpdateModelServiceAuthToken`",
+    "delete_auth_token": "`DeleteModelServiceAuthToken`",
+}
+"""What the other options send, for the reference."""
+CAPABILITIES = Capabilities(
+    NAME,
+    lacks={"set_weights": "its API has no weights action."},
+    refuses={
+        "traffic": "WeData's 2025-10-10 API has no weights action (its groups show WeightUpdateStatus read-only). "
+        "Split traffic on the tione backend: tcdeploy:/<region>?backend=tione."
+    },
+)
 GROUP_PAGE_SIZE = 100
 RUNNING = frozenset({"RUNNING", "Normal"})
 STOPPED = frozenset({"Stopped", "STOPPED"})
@@ -63,6 +127,7 @@ def read_deployment(service: dict[str, Any], group_name: str | None = None) -> D
         has_image=bool(service.get("ImageInfo")),
         pods=tuple(str(p.get("Name")) for p in service.get("PodInfos") or []),
         raw=service,
+        shown=service,
     )
 
 
@@ -78,16 +143,27 @@ def read_endpoint(group: dict[str, Any]) -> Endpoint:
         running_service_count=group.get("RunningServiceCount"),
         latest_version=group.get("LatestVersion"),
         weight_update_status=group.get("WeightUpdateStatus"),
+        weights_state=weights_state(group.get("WeightUpdateStatus")),
         deployments=tuple(read_deployment(s, name) for s in group.get("Services") or []),
         auth_tokens=tuple(group.get("AuthTokens") or []),
         raw=group,
+        shown=group,
     )
+
+
+def read_catalog_version(item: dict[str, Any]) -> CatalogVersion:
+    """An item of ``ListModelVersions``."""
+    props = {str(p.get("Key", "")): str(p.get("Value", "")) for p in item.get("Properties") or []}
+    version = str(item.get("Version") or "")
+    return CatalogVersion(version, tuple(item.get("Aliases") or ()), str(item.get("Uri") or ""), props)
 
 
 class WeDataBackend(Backend):
     """WeData model services in one workspace and region."""
 
     name = NAME
+    capabilities = CAPABILITIES
+    members = MEMBERS
     max_request = 10 * 1024 * 1024
     """The TC3 limit on a request body (reference §2.1): the input travels inside it as ``CurlData``."""
     ENVELOPE = 1024
@@ -97,7 +173,7 @@ class WeDataBackend(Backend):
         return len(json.dumps(body).encode("utf-8")) + self.ENVELOPE
 
     def __init__(self, settings: Settings, **transport: Any) -> None:
-        self.transport = Transport(settings, WEDATA, **transport)
+        self.transport = Transport(settings, PRODUCT, **transport)
         self._call = self.transport.call
 
     def __repr__(self) -> str:
@@ -158,72 +234,80 @@ class WeDataBackend(Backend):
 
     def iter_model_versions(
         self, catalog: str, schema: str, model: str, page_size: int = 1000
-    ) -> Iterator[dict[str, Any]]:
+    ) -> Iterator[CatalogVersion]:
         """Every version of a TCLake model, following NextPageToken to the end."""
         params = {"CatalogName": catalog, "SchemaName": schema, "ModelName": model, "MaxResults": str(page_size)}
         while True:
             data = self._call("ListModelVersions", params)
-            yield from data.get("Items") or []
+            yield from (read_catalog_version(item) for item in data.get("Items") or [])
             if not data.get("NextPageToken"):
                 return
             params["PageToken"] = data["NextPageToken"]
 
     # --- deployments -----------------------------------------------------------------------------------------------
     @staticmethod
-    def _service_info(plan: Plan, scope: str) -> dict[str, Any]:
+    def _service_info(plan: Plan, update: bool) -> dict[str, Any]:
+        """The members of one version: ``Services[0]`` of a create, the update request itself."""
         info: dict[str, Any] = {}
         model = plan.model
         if model is not None:
-            info["MlModelInfo"] = model.ml_model_info
+            info["MlModelInfo"] = model_info(model)
             if model.catalog:
                 info["CatalogName"], info["SchemaName"] = model.catalog, model.schema
-        info.update(opt.api_members(plan.options, scope, NAME, group=False if scope == opt.CREATE else None))
-        if scope == opt.CREATE:
+        info.update(request_members(MEMBERS, plan.options, update, group=None if update else False))
+        if not update:
             for key in ("charge_type", "scale_mode", "replicas"):
-                info.setdefault(opt.member_of(key, scope, NAME), opt.value(plan.options, key))
-        if plan.image_info is not None:
-            info["ImageInfo"] = plan.image_info
+                info.setdefault(MEMBERS[key].member, plan.value(key))
+        if plan.image is not None:
+            info["ImageInfo"] = image_info(plan.image)
         return info
 
+    @staticmethod
+    def _group_members(plan: Plan, model_source: str) -> dict[str, Any]:
+        """The request-level members of a create."""
+        return {
+            "Status": plan.value("status"),
+            "ServiceAction": plan.options.get("service_action", "START"),
+            **request_members(MEMBERS, plan.options, update=False, group=True),
+            "ModelSource": model_source,
+        }
+
     def create(self, name: str, endpoint: Endpoint | None, plan: Plan) -> tuple[Endpoint, Deployment]:
-        options = plan.options
-        runs_image = plan.image_info is not None or "image_info" in options
-        model_source = "IMAGE" if runs_image else opt.value(options, "model_source")
-        service_info = self._service_info(plan, opt.CREATE)
+        model_source = "IMAGE" if plan.runs_image else plan.value("model_source")
+        service_info = self._service_info(plan, update=False)
         if model_source == "IMAGE":
             service_info.setdefault("ServicePort", self.default_port)
         env = service_info.pop("Env", None)
         if env and len(env) == 1:
             service_info["EnvVar"] = env[0]  # CreateServiceInfos takes a single EnvVar; more go in an update
             env = None
-        group_members = {
-            "Status": opt.value(options, "status"),
-            "ServiceAction": options.get("service_action", "START"),
-            **opt.api_members(options, opt.CREATE, NAME, group=True),
-            "ModelSource": model_source,
-        }
-        recover: Callable[[], dict[str, Any] | None]
+        params = {**self._group_members(plan, model_source), "Services": [service_info]}
+        before = {d.service_id for d in endpoint.deployments} if endpoint is not None else set()
         if endpoint is not None:
-            group_id = endpoint.group_id
-            before = {d.service_id for d in endpoint.deployments}
-            params = {"ServiceGroupId": group_id, "NewVersion": True, **group_members, "Services": [service_info]}
+            params = {"ServiceGroupId": endpoint.group_id, "NewVersion": True, **params}
             params.pop("ServiceDescription", None)
-
-            def recover() -> dict[str, Any] | None:
-                again = self._call("GetMLModelServiceGroup", {"ServiceGroupId": group_id})
-                return again if {s["ServiceId"] for s in again.get("Services") or []} - before else None
         else:
-            before = set()
-            params = {"ServiceName": name, **group_members, "Services": [service_info]}
-
-            def recover() -> dict[str, Any] | None:
-                return next((e.raw for e in self.iter_endpoints() if e.name == name), None)
-
+            params = {"ServiceName": name, **params}
+        recover = self._recover_create(name, endpoint, before)
         created = read_endpoint(self._call("CreateMLModelServices", params, Safety.CREATE, recover))
         deployment = self._new_version(created, before, name if endpoint is None else (endpoint.name or name))
         if env:
             self._set_env(deployment.service_id, env)
         return created, deployment
+
+    def _recover_create(
+        self, name: str, endpoint: Endpoint | None, before: set[str]
+    ) -> Callable[[], dict[str, Any] | None]:
+        """How a lost create answer is found again: the group with a version it did not have, or by name."""
+        if endpoint is None:
+            return lambda: next((e.raw for e in self.iter_endpoints() if e.name == name), None)
+        group_id = endpoint.group_id
+
+        def recover() -> dict[str, Any] | None:
+            again = self._call("GetMLModelServiceGroup", {"ServiceGroupId": group_id})
+            return again if {s["ServiceId"] for s in again.get("Services") or []} - before else None
+
+        return recover
 
     @staticmethod
     def _new_version(created: Endpoint, before: set[str], endpoint: str) -> Deployment:
@@ -256,11 +340,10 @@ class WeDataBackend(Backend):
             ) from exc
 
     def update(self, deployment: Deployment, plan: Plan) -> Deployment:
-        params = {"ServiceId": deployment.service_id, **self._service_info(plan, opt.UPDATE)}
-        runs_image = plan.image_info is not None or "image_info" in plan.options
-        if runs_image and "model_source" not in plan.options:
+        params = {"ServiceId": deployment.service_id, **self._service_info(plan, update=True)}
+        if plan.runs_image and "model_source" not in plan.options:
             params["ModelSource"] = "IMAGE"
-        if plan.image_info is not None:
+        if plan.image is not None:
             params.setdefault("ServicePort", self.default_port)
         return read_deployment(self._call("UpdateMLModelService", params))
 
@@ -306,12 +389,19 @@ class WeDataBackend(Backend):
         """Add a named token; a lost answer is recovered by finding the name among the group's tokens."""
 
         def recover() -> dict[str, Any] | None:
-            return {} if self.get_endpoint(group_id).token_named(token["Name"]) else None
+            return {} if self.get_endpoint(group_id).token_named(token["name"]) else None
 
-        self._call("CreateModelServiceAuthToken", {"ServiceGroupId": group_id, **token}, Safety.CREATE, recover)
+        params = {"ServiceGroupId": group_id, **to_pascal(token)}
+        self._call("CreateModelServiceAuthToken", params, Safety.CREATE, recover)
 
-    def update_auth_token(self, group_id: str, token: dict[str, Any]) -> None:
-        self._call("UpdateModelServiceAuthToken", {"ServiceGroupId": group_id, "AuthToken": token})
+    def update_auth_token(self, group_id: str, token: dict[str, Any], value: str) -> None:
+        """``token``: the option's name, description and limits; ``value``: the token's value (names it)."""
+        change: dict[str, Any] = {"Base": {"Name": token["name"], "Value": value}}
+        if "description" in token:
+            change["Base"]["Description"] = token["description"]
+        if "limits" in token:
+            change["Limits"] = to_pascal(token["limits"])
+        self._call("UpdateModelServiceAuthToken", {"ServiceGroupId": group_id, "AuthToken": change})
 
     def delete_auth_token(self, group_id: str, value: str) -> None:
         self._call("DeleteModelServiceAuthToken", {"ServiceGroupId": group_id, "AuthTokenValue": value})

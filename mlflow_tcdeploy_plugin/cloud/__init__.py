@@ -1,1 +1,1 @@
-"""The cloud side of the client: one method per API action, error mapping, retries, waiting."""
+"""The wire under the backends: the SDK transport (signing, envelopes), error mapping, retries, and waiting."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import (
     INTERNAL_ERROR,
     INVALID_PARAMETER_VALUE,
@@ -14,6 +13,8 @@ from mlflow.protos.databricks_pb2 import (
     TEMPORARILY_UNAVAILABLE,
     UNAUTHENTICATED,
 )
+
+from ..errors import TcDeployError
 
 # (code prefix, MLflow code), most specific first: a code matches a prefix when equal or followed by ".".
 _CODE_TABLE: tuple[tuple[str, int], ...] = (
@@ -51,7 +52,7 @@ def mlflow_code(code: str) -> int:
     return INTERNAL_ERROR
 
 
-class CloudError(MlflowException):
+class CloudError(TcDeployError):
     """A failed cloud API call. ``code`` is Tencent's; ``error_code`` the MLflow one."""
 
     def __init__(self, action: str, code: str, message: str, request_id: str | None = None) -> None:
@@ -70,6 +71,11 @@ class CloudError(MlflowException):
     @property
     def not_found(self) -> bool:
         return self.code == "ResourceNotFound" or self.code.startswith("ResourceNotFound.")
+
+    @property
+    def no_such_id(self) -> bool:
+        """Not found, or not an ID the API accepts: a name given where an ID may be."""
+        return self.not_found or self.code == "InvalidParameterValue"
 
     @property
     def throttled(self) -> bool:

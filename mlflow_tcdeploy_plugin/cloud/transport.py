@@ -1,7 +1,7 @@
 """The one way to a cloud API, shared by the backends: the official SDK's ``CommonClient`` signs and sends.
 
-The only module that imports the SDK. It scopes each request (``WorkspaceId`` on WeData, ``TiProjectId`` on
-TI-ONE), unwraps the payload (``Response.Data`` on WeData, ``Response`` on TI-ONE), treats an error envelope as an
+The only module that imports the SDK. It scopes each request (with the member each backend's ``Product`` names),
+unwraps the payload (``Response.Data`` or ``Response``, as the ``Product`` says), treats an error envelope as an
 error even when the SDK returned it without raising, maps errors to ``CloudError`` and retries what is safe.
 """
 
@@ -35,10 +35,6 @@ class Product:
     """The member naming the workspace every request is made in."""
     payload_in_data: bool
     """WeData nests each payload under ``Response.Data``; TI-ONE puts it in ``Response``."""
-
-
-WEDATA = Product("wedata", "2025-10-10", "WorkspaceId", payload_in_data=True)
-TIONE = Product("tione", "2021-11-11", "TiProjectId", payload_in_data=False)
 
 
 class Transport:

@@ -21,9 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .actions import Context
+from .dispatch import Context
 from .faults import FaultInjector, Faults
 from .lifecycle import Supervisor, Timing
+from .models import ModelServiceBackend
+from .relay import Relay
 from .server import EmulatorHTTPServer
 from .signing import Credentials
 from .state import Store
@@ -90,18 +92,17 @@ class Emulator:
             cfg.mlflow_tracking_uri,
             cfg.mlflow_registry_uri or cfg.mlflow_tracking_uri,
         )
+        backend = ModelServiceBackend(self._store, self._supervisor, cfg.workspace_id, cfg.region)
         ctx = Context(
-            self._store,
-            self._supervisor,
-            cfg.workspace_id,
-            cfg.region,
+            backend,
+            Relay(self._store),
             cfg.mlflow_tracking_uri,
             cfg.mlflow_registry_uri or cfg.mlflow_tracking_uri,
         )
         self._server = EmulatorHTTPServer(
             (cfg.host, cfg.port), ctx, self.credentials, FaultInjector(cfg.faults, cfg.fault_seed)
         )
-        ctx.public_url = self.url
+        backend.public_url = self.url
         self._supervisor.start()
         self._thread = threading.Thread(target=self._server.serve_forever, name="tcdeploy-emulator-http", daemon=True)
         self._thread.start()
@@ -183,6 +184,14 @@ class Emulator:
 
     def clear_request_log(self) -> None:
         self._admin("DELETE", "/_emulator/requests")
+
+    def reset(self) -> None:
+        """Drop all state and stop every replica (``POST /_emulator/reset``)."""
+        self._admin("POST", "/_emulator/reset", {})
+
+    def seed(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Create resources straight in the state (``POST /_emulator/seed``; the body is in docs/emulator.md)."""
+        return dict(self._admin("POST", "/_emulator/seed", body))
 
     def set_faults(self, faults: Faults | dict[str, Any]) -> None:
         self._admin("POST", "/_emulator/faults", faults.to_dict() if isinstance(faults, Faults) else faults)

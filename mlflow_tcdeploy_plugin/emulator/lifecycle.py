@@ -18,11 +18,13 @@ import secrets
 import threading
 import time
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from .replicas import DockerRunner, ProcessRunner, RunnerUnavailable, answers_http, free_port
+from .resources import Pod, ServiceVersion
 from .state import Store
 
 logger = logging.getLogger(__name__)
@@ -90,11 +92,19 @@ class Supervisor:
             self._thread.join(timeout=30)
         with self._lock:
             for service in self._store.services():
-                for pod in self._store.pods(service["id"]):
+                for pod in self._store.pods(service.id):
                     self._stop_pod(service, pod)
 
     def wake(self) -> None:
         self._wake.set()
+
+    def reset(self) -> None:
+        """Stop every replica and forget all state, in one step under the lock: no pass sees half of it."""
+        with self._lock:
+            for service in self._store.services():
+                for pod in self._store.pods(service.id):
+                    self._stop_pod(service, pod)
+            self._store.clear()
 
     def _loop(self) -> None:
         while not self._stopping.is_set():
@@ -110,14 +120,14 @@ class Supervisor:
         show services whose replicas must start again as CREATING before the first request is answered."""
         for service in self._store.services():
             present = 0
-            for pod in self._store.pods(service["id"]):
+            for pod in self._store.pods(service.id):
                 if self._runner(service).exit_code(pod) is None or self._given_up(pod):
                     present += 1  # running, or ended for good: a given-up replica stays given up
                 else:
-                    self._store.delete_pod(pod["name"])
-            wanted = int(service["spec"].get("Replicas") or 1)
-            if service["desired"] == "running" and service["status"] in (RUNNING, ABNORMAL) and present < wanted:
-                self._store.set_status(service["id"], CREATING)
+                    self._store.delete_pod(pod.name)
+            wanted = int(service.spec.get("Replicas") or 1)
+            if service.desired == "running" and service.status in (RUNNING, ABNORMAL) and present < wanted:
+                self._store.set_status(service.id, CREATING)
 
     # operations the actions ask for
     def stop_service(self, service_id: str) -> None:
@@ -135,17 +145,15 @@ class Supervisor:
                 self.stop_service(service_id)
             self._store.update_service(service_id, spec=spec)
 
-    def rebuild_pod(self, service: dict[str, Any], pod: dict[str, Any]) -> None:
+    def rebuild_pod(self, service: ServiceVersion, pod: Pod) -> None:
         with self._lock:
             self._collect_logs(service, pod)
             self._runner(service).stop(pod)
             self._collect_logs(service, pod)
-            self._store.update_pod(
-                pod["name"], restart_count=pod["restart_count"] + 1, ready=0, crashes=0, restart_at=None
-            )
-            self._start_replica(service, self._store.pod(pod["name"]) or pod)
-            self._store.set_status(service["id"], CREATING)
-            self._store.add_event(service["id"], "Pod", pod["name"], "Normal", "Pod rebuilt on request")
+            self._store.update_pod(pod.name, restart_count=pod.restart_count + 1, ready=0, crashes=0, restart_at=None)
+            self._start_replica(service, self._store.pod(pod.name) or pod)
+            self._store.set_status(service.id, CREATING)
+            self._store.add_event(service.id, "Pod", pod.name, "Normal", "Pod rebuilt on request")
         self.wake()
 
     # reconciliation
@@ -154,31 +162,68 @@ class Supervisor:
             for service in self._store.services():
                 self._reconcile(service)
 
-    def _runner(self, service: dict[str, Any]) -> ProcessRunner | DockerRunner:
-        return self._docker if service["spec"].get("ModelSource") == "IMAGE" else self._process
+    def _runner(self, service: ServiceVersion) -> ProcessRunner | DockerRunner:
+        return self._docker if service.spec.get("ModelSource") == "IMAGE" else self._process
 
-    def _reconcile(self, service: dict[str, Any]) -> None:
-        sid, status, now = service["id"], service["status"], time.time()
-        pods = self._store.pods(sid)
+    def _reconcile(self, service: ServiceVersion) -> None:
+        pods = self._store.pods(service.id)
         for pod in pods:
             self._collect_logs(service, pod)
-        if service["desired"] == "stopped":
-            for pod in pods:
-                self._stop_pod(service, pod)
-            if status != STOPPED:
-                self._store.set_status(sid, STOPPED)
-                self._store.add_event(sid, "Deployment", sid, "Normal", "Service stopped")
+        if service.desired == "stopped":
+            self._when_stopped(service, pods)
             return
-        if status == NEW:
-            if now - service["status_since"] >= self.timing.new_delay:
-                self._store.set_status(sid, CREATING)
-                self._store.add_event(
-                    sid, "Deployment", sid, "Normal", f"Scaled up replica set to {service['spec'].get('Replicas', 1)}"
-                )
+        # Stopping/Stopped with replicas wanted again (RESUME) recover like Abnormal.
+        step = _STATUS_STEPS.get(service.status, Supervisor._when_recovering)
+        step(self, service, pods)
+
+    def _when_stopped(self, service: ServiceVersion, pods: list[Pod]) -> None:
+        for pod in pods:
+            self._stop_pod(service, pod)
+        if service.status != STOPPED:
+            self._store.set_status(service.id, STOPPED)
+            self._store.add_event(service.id, "Deployment", service.id, "Normal", "Service stopped")
+
+    def _when_new(self, service: ServiceVersion, pods: list[Pod]) -> None:
+        sid = service.id
+        if time.time() - service.status_since >= self.timing.new_delay:
+            self._store.set_status(sid, CREATING)
+            replicas = service.spec.get("Replicas", 1)
+            self._store.add_event(sid, "Deployment", sid, "Normal", f"Scaled up replica set to {replicas}")
+
+    def _when_failed(self, service: ServiceVersion, pods: list[Pod]) -> None:
+        """A failed service stays failed until an update or STOP/RESUME."""
+
+    def _when_creating(self, service: ServiceVersion, pods: list[Pod]) -> None:
+        if not self._run_replicas(service, pods):
             return
-        if status in (CREATE_FAILED, TIMEOUT_EXCEPTION):
-            return
-        want = int(service["spec"].get("Replicas") or 1)
+        waited = time.time() - service.status_since
+        if self._all_ready(service):
+            if waited >= self.timing.ready_delay:
+                self._mark_running(service)
+        elif waited > self.timing.start_timeout:
+            self._fail(
+                service, TIMEOUT_EXCEPTION, f"The replicas were not ready within {self.timing.start_timeout:g} seconds."
+            )
+
+    def _when_running(self, service: ServiceVersion, pods: list[Pod]) -> None:
+        if self._run_replicas(service, pods) and not self._all_ready(service):
+            self._store.set_status(service.id, CREATING)  # replicas are being (re)created
+
+    def _when_recovering(self, service: ServiceVersion, pods: list[Pod]) -> None:
+        if self._run_replicas(service, pods) and self._all_ready(service):
+            self._mark_running(service)
+
+    def _all_ready(self, service: ServiceVersion) -> bool:
+        return all(p.ready for p in self._store.pods(service.id))
+
+    def _mark_running(self, service: ServiceVersion) -> None:
+        self._store.set_status(service.id, RUNNING)
+        self._store.add_event(service.id, "Deployment", service.id, "Normal", "All replicas are available")
+
+    def _run_replicas(self, service: ServiceVersion, pods: list[Pod]) -> bool:
+        """Bring the replicas to the wanted count, restart ended ones, probe the rest; False when the service
+        has failed or been given up in the process."""
+        want = int(service.spec.get("Replicas") or 1)
         for pod in pods[want:]:
             self._stop_pod(service, pod)
         pods = pods[:want]
@@ -187,115 +232,107 @@ class Supervisor:
                 pods.append(self._new_pod(service))
         except RunnerUnavailable as exc:
             self._fail(service, CREATE_FAILED, str(exc))
-            return
+            return False
         for pod in pods:
             code = self._runner(service).exit_code(pod)
             if code is not None:
                 if not self._replica_ended(service, pod, code):
-                    return
-            elif not pod["ready"] and answers_http(pod["port"]):
-                self._store.update_pod(pod["name"], ready=1)
-                self._store.add_event(sid, "Pod", pod["name"], "Normal", "Replica is ready")
-        ready = all(p["ready"] for p in self._store.pods(sid))
-        if ready and status != RUNNING:
-            if status == CREATING and now - service["status_since"] < self.timing.ready_delay:
-                return
-            self._store.set_status(sid, RUNNING)
-            self._store.add_event(sid, "Deployment", sid, "Normal", "All replicas are available")
-        elif not ready and status == RUNNING:
-            self._store.set_status(sid, CREATING)  # replicas are being (re)created
-        elif not ready and status == CREATING and now - service["status_since"] > self.timing.start_timeout:
-            self._fail(
-                service, TIMEOUT_EXCEPTION, f"The replicas were not ready within {self.timing.start_timeout:g} seconds."
-            )
+                    return False
+            elif not pod.ready and answers_http(pod.port):
+                self._store.update_pod(pod.name, ready=1)
+                self._store.add_event(service.id, "Pod", pod.name, "Normal", "Replica is ready")
+        return True
 
-    def _given_up(self, pod: dict[str, Any]) -> bool:
-        return int(pod["crashes"]) > self.timing.max_restarts
+    def _given_up(self, pod: Pod) -> bool:
+        return int(pod.crashes) > self.timing.max_restarts
 
-    def _replica_ended(self, service: dict[str, Any], pod: dict[str, Any], code: int) -> bool:
+    def _replica_ended(self, service: ServiceVersion, pod: Pod, code: int) -> bool:
         """Handle a replica that has ended; False when the service has failed or been given up."""
         if self._given_up(pod):
             return False
         now = time.time()
-        if pod["restart_at"] is not None:
-            if now >= pod["restart_at"]:
-                self._store.update_pod(pod["name"], restart_count=pod["restart_count"] + 1, ready=0, restart_at=None)
+        if pod.restart_at is not None:
+            if now >= pod.restart_at:
+                self._store.update_pod(pod.name, restart_count=pod.restart_count + 1, ready=0, restart_at=None)
                 try:
-                    self._start_replica(service, self._store.pod(pod["name"]) or pod)
+                    self._start_replica(service, self._store.pod(pod.name) or pod)
                 except RunnerUnavailable as exc:
                     self._fail(service, ABNORMAL, str(exc))
                     return False
             return True
         self._collect_logs(service, pod)
-        last = self._store.last_logs(pod["name"], 1)
+        last = self._store.last_logs(pod.name, 1)
         detail = f": {last[0]}" if last else ""
-        if service["status"] == CREATING:
+        if service.status == CREATING:
             self._fail(
-                service, CREATE_FAILED, f"Replica {pod['name']} exited with code {code} before it became ready{detail}"
+                service, CREATE_FAILED, f"Replica {pod.name} exited with code {code} before it became ready{detail}"
             )
             return False
-        reason = f"Replica {pod['name']} exited with code {code}{detail}"
-        crashes = int(pod["crashes"]) + 1
+        reason = f"Replica {pod.name} exited with code {code}{detail}"
+        crashes = int(pod.crashes) + 1
         if crashes > self.timing.max_restarts:
-            self._store.update_pod(pod["name"], crashes=crashes, ready=0)
+            self._store.update_pod(pod.name, crashes=crashes, ready=0)
             given_up = f"{reason} (restarted {self.timing.max_restarts} times; given up)"
-            self._store.set_status(service["id"], ABNORMAL, given_up)
-            self._store.add_event(service["id"], "Pod", pod["name"], "Warning", given_up)
-            logger.info("service %s: %s", service["id"], given_up)
+            self._store.set_status(service.id, ABNORMAL, given_up)
+            self._store.add_event(service.id, "Pod", pod.name, "Warning", given_up)
+            logger.info("service %s: %s", service.id, given_up)
             return False
         delay = self.timing.restart_backoff * 2 ** (crashes - 1)
-        self._store.update_pod(pod["name"], crashes=crashes, ready=0, restart_at=now + delay)
-        self._store.set_status(service["id"], ABNORMAL, f"{reason}; restarting in {delay:g}s")
+        self._store.update_pod(pod.name, crashes=crashes, ready=0, restart_at=now + delay)
+        self._store.set_status(service.id, ABNORMAL, f"{reason}; restarting in {delay:g}s")
         self._store.add_event(
-            service["id"], "Pod", pod["name"], "Warning", f"Back-off {delay:g}s restarting the replica: {reason}"
+            service.id, "Pod", pod.name, "Warning", f"Back-off {delay:g}s restarting the replica: {reason}"
         )
         return True
 
-    def _fail(self, service: dict[str, Any], status: str, reason: str) -> None:
-        for pod in self._store.pods(service["id"]):
+    def _fail(self, service: ServiceVersion, status: str, reason: str) -> None:
+        for pod in self._store.pods(service.id):
             self._stop_pod(service, pod)
-        self._store.set_status(service["id"], status, reason)
-        self._store.add_event(service["id"], "Deployment", service["id"], "Warning", reason)
-        logger.info("service %s: %s: %s", service["id"], status, reason)
+        self._store.set_status(service.id, status, reason)
+        self._store.add_event(service.id, "Deployment", service.id, "Warning", reason)
+        logger.info("service %s: %s: %s", service.id, status, reason)
 
-    def _new_pod(self, service: dict[str, Any]) -> dict[str, Any]:
-        tione_id = service["spec"]["_TiOneServiceId"]
-        name = f"{tione_id}-{_pod_suffix(service['spec'])}-{secrets.token_hex(3)[:5]}"
-        pod = {
-            "name": name,
-            "service_id": service["id"],
-            "uid": str(uuid.uuid4()),
-            "created": time.time(),
-            "port": None,  # chosen when the replica starts
-            "log_path": str(self._pod_dir / f"{name}.log"),
-        }
+    def _new_pod(self, service: ServiceVersion) -> Pod:
+        tione_id = service.spec["_TiOneServiceId"]
+        name = f"{tione_id}-{_pod_suffix(service.spec)}-{secrets.token_hex(3)[:5]}"
+        pod = Pod(name, service.id, str(uuid.uuid4()), time.time(), str(self._pod_dir / f"{name}.log"))
         self._store.add_pod(pod)
-        self._store.add_event(service["id"], "Pod", name, "Normal", "Created pod")
+        self._store.add_event(service.id, "Pod", name, "Normal", "Created pod")
         return self._start_replica(service, self._store.pod(name) or pod)
 
-    def _start_replica(self, service: dict[str, Any], pod: dict[str, Any]) -> dict[str, Any]:
+    def _start_replica(self, service: ServiceVersion, pod: Pod) -> Pod:
         port = free_port()
-        started = self._runner(service).start({**pod, "port": port}, service["spec"])
-        self._store.update_pod(pod["name"], port=port, pid=started["pid"], container_id=started["container_id"])
-        return self._store.pod(pod["name"]) or pod
+        started = self._runner(service).start(replace(pod, port=port), service.spec)
+        self._store.update_pod(pod.name, port=port, pid=started["pid"], container_id=started["container_id"])
+        return self._store.pod(pod.name) or pod
 
-    def _stop_pod(self, service: dict[str, Any], pod: dict[str, Any]) -> None:
+    def _stop_pod(self, service: ServiceVersion, pod: Pod) -> None:
         # Logs are read before (a container's go with it) and after (a process writes its last lines on exit).
         self._collect_logs(service, pod)
         with contextlib.suppress(RunnerUnavailable):  # nothing runs on an engine that is not there
             self._runner(service).stop(pod)
         self._collect_logs(service, pod)
-        self._store.delete_pod(pod["name"])
+        self._store.delete_pod(pod.name)
 
-    def _collect_logs(self, service: dict[str, Any], pod: dict[str, Any]) -> None:
-        pod = self._store.pod(pod["name"]) or {}
-        if not pod:
+    def _collect_logs(self, service: ServiceVersion, pod: Pod) -> None:
+        current = self._store.pod(pod.name)
+        if current is None:
             return
         try:
-            lines, offset = self._runner(service).read_logs(pod)
+            lines, offset = self._runner(service).read_logs(current)
         except RunnerUnavailable:
             return
         if lines:
             now = time.time()
-            self._store.add_logs(service["id"], pod["name"], [(now, line) for line in lines])
-            self._store.update_pod(pod["name"], log_offset=offset)
+            self._store.add_logs(service.id, pod.name, [(now, line) for line in lines])
+            self._store.update_pod(pod.name, log_offset=offset)
+
+
+# One step per status of a service whose replicas are wanted; others recover (Supervisor._when_recovering).
+_STATUS_STEPS: dict[str, Callable[[Supervisor, ServiceVersion, list[Pod]], None]] = {
+    NEW: Supervisor._when_new,
+    CREATING: Supervisor._when_creating,
+    RUNNING: Supervisor._when_running,
+    CREATE_FAILED: Supervisor._when_failed,
+    TIMEOUT_EXCEPTION: Supervisor._when_failed,
+}

@@ -17,6 +17,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from .resources import Pod
+
 logger = logging.getLogger(__name__)
 
 
@@ -30,7 +32,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def answers_http(port: int, path: str = "/ping") -> bool:
+def answers_http(port: int | None, path: str = "/ping") -> bool:
     """True when something on the port answers HTTP below 500: the replica's readiness probe."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=0.5)
     try:
@@ -63,7 +65,7 @@ class ProcessRunner:
         self._registry_uri = registry_uri
         self._procs: dict[str, subprocess.Popen[bytes]] = {}
 
-    def start(self, pod: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
+    def start(self, pod: Pod, spec: dict[str, Any]) -> dict[str, Any]:
         model_uri = (spec.get("MlModelInfo") or {}).get("ModelPath")
         if not model_uri:
             raise RunnerUnavailable("MlModelInfo.ModelPath is empty: there is no model to serve.")
@@ -78,25 +80,25 @@ class ProcessRunner:
             "--model-uri",
             model_uri,
             "--port",
-            str(pod["port"]),
+            str(pod.port),
             "--pod",
-            pod["name"],
+            pod.name,
         ]
-        with open(pod["log_path"], "ab") as log:
+        with open(pod.log_path, "ab") as log:
             # A session of its own: Ctrl-C in the emulator's terminal must not reach replicas before it stops them.
             proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
-        self._procs[pod["name"]] = proc
+        self._procs[pod.name] = proc
         return {"pid": proc.pid, "container_id": None}
 
-    def exit_code(self, pod: dict[str, Any]) -> int | None:
+    def exit_code(self, pod: Pod) -> int | None:
         """None while the replica runs; its exit code (or -1 if unknown) once it has ended."""
-        proc = self._procs.get(pod["name"])
+        proc = self._procs.get(pod.name)
         if proc is not None:
             return proc.poll()
-        return None if _is_our_process(pod.get("pid"), pod["name"]) else -1
+        return None if _is_our_process(pod.pid, pod.name) else -1
 
-    def stop(self, pod: dict[str, Any]) -> None:
-        proc = self._procs.pop(pod["name"], None)
+    def stop(self, pod: Pod) -> None:
+        proc = self._procs.pop(pod.name, None)
         if proc is not None:
             proc.terminate()
             try:
@@ -104,17 +106,17 @@ class ProcessRunner:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
-        elif _is_our_process(pod.get("pid"), pod["name"]):
-            os.kill(pod["pid"], signal.SIGKILL)
+        elif pod.pid is not None and _is_our_process(pod.pid, pod.name):
+            os.kill(pod.pid, signal.SIGKILL)
 
-    def read_logs(self, pod: dict[str, Any]) -> tuple[list[str], int]:
-        path = Path(pod["log_path"])
+    def read_logs(self, pod: Pod) -> tuple[list[str], int]:
+        path = Path(pod.log_path)
         if not path.exists():
-            return [], pod["log_offset"]
+            return [], pod.log_offset
         with path.open("rb") as fh:
-            fh.seek(pod["log_offset"])
+            fh.seek(pod.log_offset)
             lines, used = _complete_lines(fh.read())
-        return lines, pod["log_offset"] + used
+        return lines, pod.log_offset + used
 
 
 def _is_our_process(pid: int | None, pod_name: str) -> bool:
@@ -149,7 +151,7 @@ class DockerRunner:
             self._client = client
         return self._client
 
-    def start(self, pod: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
+    def start(self, pod: Pod, spec: dict[str, Any]) -> dict[str, Any]:
         image = (spec.get("ImageInfo") or {}).get("ImageUrl")
         if not image:
             raise RunnerUnavailable("ImageInfo.ImageUrl is empty: there is no image to run.")
@@ -160,9 +162,9 @@ class DockerRunner:
                 image,
                 command=spec.get("Command") or None,
                 detach=True,
-                name=pod["name"],
+                name=pod.name,
                 environment=_env_pairs(spec),
-                ports={f"{container_port}/tcp": ("127.0.0.1", pod["port"])},
+                ports={f"{container_port}/tcp": ("127.0.0.1", pod.port)},
             )
         except RunnerUnavailable:
             raise
@@ -186,15 +188,15 @@ class DockerRunner:
             auth = {"username": secret["Username"], "password": base64.b64decode(secret["Password"]).decode()}
         client.images.pull(image, auth_config=auth)
 
-    def _container(self, pod: dict[str, Any]) -> Any:
+    def _container(self, pod: Pod) -> Any:
         try:
-            return self._docker().containers.get(pod["container_id"])
+            return self._docker().containers.get(pod.container_id)
         except RunnerUnavailable:
             raise
         except Exception:
             return None
 
-    def exit_code(self, pod: dict[str, Any]) -> int | None:
+    def exit_code(self, pod: Pod) -> int | None:
         container = self._container(pod)
         if container is None:
             return -1
@@ -203,15 +205,15 @@ class DockerRunner:
             return None
         return int(container.attrs.get("State", {}).get("ExitCode", -1))
 
-    def stop(self, pod: dict[str, Any]) -> None:
+    def stop(self, pod: Pod) -> None:
         container = self._container(pod)
         if container is not None:
             container.remove(force=True)
 
-    def read_logs(self, pod: dict[str, Any]) -> tuple[list[str], int]:
+    def read_logs(self, pod: Pod) -> tuple[list[str], int]:
         container = self._container(pod)
         if container is None:
-            return [], pod["log_offset"]
-        data = container.logs(stdout=True, stderr=True)[pod["log_offset"] :]
+            return [], pod.log_offset
+        data = container.logs(stdout=True, stderr=True)[pod.log_offset :]
         lines, used = _complete_lines(data)
-        return lines, pod["log_offset"] + used
+        return lines, pod.log_offset + used

@@ -13,10 +13,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from . import tione  # noqa: F401  (registers the TI-ONE handlers)
-from .actions import HANDLERS, Context, forward
+from . import tione, wedata  # noqa: F401  (they register their handlers)
+from .admin import ROUTES as ADMIN_ROUTES
+from .dispatch import HANDLERS, Context
 from .errors import ApiError
-from .faults import FaultInjector, Faults
+from .faults import FaultInjector
 from .signing import Credentials, verify
 from .spec import ACTIONS, VERSIONS, validate
 
@@ -130,32 +131,9 @@ class _Handler(BaseHTTPRequestHandler):
         decision = self.server.injector.decide(action_name)
         if decision.latency:
             time.sleep(decision.latency)
-        # Logged before answering: the client may send its next request as soon as it sees this one fail.
-        if decision.fault == "drop":
-            self._log(action_name, "", {}, "(dropped connection)", request_id)
-            self.close_connection = True
-            self.connection.shutdown(socket.SHUT_RDWR)
+        if self._faulted_before(decision.fault, action_name, request_id):
             return
-        if decision.fault == "error":
-            self._log(action_name, "", {}, "(HTTP 502)", request_id)
-            self._send(502, b"<html><body>502 Bad Gateway</body></html>", "text/html")
-            return
-        params: dict[str, Any] = {}
-        service = ""
-        try:
-            service, params = self._checked_request(headers, body, action_name, decision.fault == "throttle")
-            payload = HANDLERS[(service, action_name)](self.server.ctx, params)
-            override = self.server.injector.faults.invocation_address
-            if override is not None:
-                payload = _with_address(payload, override)
-            response: dict[str, Any] = {"Data": payload} if service == "wedata" else dict(payload)
-            code = "Success"
-        except ApiError as exc:
-            response, code = {"Error": {"Code": exc.code, "Message": exc.message}}, exc.code
-        except Exception:
-            logger.exception("action %s failed", action_name)
-            response = {"Error": {"Code": "InternalError", "Message": "An internal error occurred in the emulator."}}
-            code = "InternalError"
+        service, params, response, code = self._answer(headers, body, action_name, decision.fault == "throttle")
         self._log(action_name, service, params, code, request_id)
         if decision.fault == "lose":
             self.close_connection = True
@@ -164,6 +142,41 @@ class _Handler(BaseHTTPRequestHandler):
         response["RequestId"] = request_id
         charset = decision.fault == "charset"
         self._send_json({"Response": response}, content_type="application/json; charset=utf-8" if charset else None)
+
+    def _faulted_before(self, fault: str | None, action_name: str, request_id: str) -> bool:
+        """Carry out a fault that comes before the request is; True when it did (nothing more is answered)."""
+        # Logged before answering: the client may send its next request as soon as it sees this one fail.
+        if fault == "drop":
+            self._log(action_name, "", {}, "(dropped connection)", request_id)
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return True
+        if fault == "error":
+            self._log(action_name, "", {}, "(HTTP 502)", request_id)
+            self._send(502, b"<html><body>502 Bad Gateway</body></html>", "text/html")
+            return True
+        return False
+
+    def _answer(
+        self, headers: dict[str, str], body: bytes, action_name: str, throttled: bool
+    ) -> tuple[str, dict[str, Any], dict[str, Any], str]:
+        """Check and carry out one API request: its product, members, the ``Response`` members and result code."""
+        params: dict[str, Any] = {}
+        service = ""
+        try:
+            service, params = self._checked_request(headers, body, action_name, throttled)
+            payload = HANDLERS[(service, action_name)](self.server.ctx, params)
+            override = self.server.injector.faults.invocation_address
+            if override is not None:
+                payload = _with_address(payload, override)
+            response: dict[str, Any] = {"Data": payload} if service == "wedata" else dict(payload)
+            return service, params, response, "Success"
+        except ApiError as exc:
+            return service, params, {"Error": {"Code": exc.code, "Message": exc.message}}, exc.code
+        except Exception:
+            logger.exception("action %s failed", action_name)
+            error = {"Code": "InternalError", "Message": "An internal error occurred in the emulator."}
+            return service, params, {"Error": error}, "InternalError"
 
     def _checked_request(
         self, headers: dict[str, str], body: bytes, action_name: str, throttled: bool
@@ -199,7 +212,7 @@ class _Handler(BaseHTTPRequestHandler):
         return signed.service, params
 
     def _log(self, action: str, service: str, params: dict[str, Any], code: str, request_id: str) -> None:
-        self.server.ctx.store.add_request(action, service, redact(params), code, request_id)
+        self.server.ctx.backend.store.add_request(action, service, redact(params), code, request_id)
 
     # --- admin routes ------------------------------------------------------------------------------------------
     def do_GET(self) -> None:
@@ -219,39 +232,24 @@ class _Handler(BaseHTTPRequestHandler):
         self._admin("DELETE", urlsplit(self.path).path, b"")
 
     def _admin(self, method: str, path: str, body: bytes) -> None:
-        store, injector = self.server.ctx.store, self.server.injector
-        route = (method, path)
-        if route == ("GET", "/_emulator/health"):
-            self._send_json({"status": "ok"})
-        elif route == ("GET", "/_emulator/stats"):
-            self._send_json({"connections": self.server.connections})
-        elif route == ("GET", "/_emulator/requests"):
-            self._send_json(store.requests())
-        elif route == ("DELETE", "/_emulator/requests"):
-            store.clear_requests()
-            self._send_json({"status": "ok"})
-        elif route == ("GET", "/_emulator/faults"):
-            self._send_json(injector.faults.to_dict())
-        elif route == ("POST", "/_emulator/faults"):
-            try:
-                injector.set(Faults.from_dict(json.loads(body or b"{}")))
-            except (ValueError, TypeError) as exc:
-                self._send_json({"error": str(exc)}, 400)
-                return
-            self._send_json(injector.faults.to_dict())
-        else:
+        route = ADMIN_ROUTES.get((method, path))
+        if route is None:
             self._send(404, b"not found", "text/plain")
+            return
+        status, payload = route(self.server, body)
+        self._send_json(payload, status)
 
     def _gateway(self, tione_id: str, path: str, query: str, body: str | None) -> None:
         """A call to a group's invocation address, with ``Authorization: Bearer <token>`` when auth is on."""
         ctx = self.server.ctx
-        group = ctx.store.group_by_tione_id(tione_id)
-        if group is None or group["workspace_id"] != ctx.workspace_id:
+        try:
+            group = ctx.backend.get_group_by_tione_id(tione_id)
+        except ApiError:
             self._send(404, b"no such service group", "text/plain")
             return
         auth = self.headers.get("Authorization") or ""
         token = auth.removeprefix("Bearer ").strip() if auth.startswith("Bearer ") else None
-        status, headers, text = forward(ctx, group, None, path + (f"?{query}" if query else ""), body or None, token)
+        status, headers, text = ctx.relay.call(group, None, path + (f"?{query}" if query else ""), body or None, token)
         # Logged like an API call, so tests can tell that a refused address was never called.
         self._log("(invocation)", "gateway", {"Group": tione_id, "Path": path}, str(status), str(uuid.uuid4()))
         self._send(
@@ -259,18 +257,17 @@ class _Handler(BaseHTTPRequestHandler):
         )
 
     def _pod_shell(self, pod_name: str, token: str) -> None:
-        ctx = self.server.ctx
-        granted = ctx.pod_urls.get(token)
-        if not granted or granted[0] != pod_name or granted[1] < time.time():
+        backend = self.server.ctx.backend
+        if not backend.pod_url_valid(pod_name, token):
             self._send(403, b"the pod URL is invalid or has expired", "text/plain")
             return
-        pod = ctx.store.pod(pod_name)
+        pod = backend.find_pod(pod_name)
         if pod is None:
             self._send(404, b"the pod no longer exists", "text/plain")
             return
         lines = [
-            f"pod {pod_name} (service {pod['service_id']}), port {pod['port']}, restarts {pod['restart_count']}",
+            f"pod {pod_name} (service {pod.service_id}), port {pod.port}, restarts {pod.restart_count}",
             "--- last log lines ---",
-            *ctx.store.last_logs(pod_name, 50),
+            *backend.last_log_lines(pod_name, 50),
         ]
         self._send(200, ("\n".join(lines) + "\n").encode("utf-8"), "text/plain; charset=utf-8")

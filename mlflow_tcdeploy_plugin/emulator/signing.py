@@ -67,6 +67,48 @@ def string_to_sign(
     return "\n".join([ALGORITHM, timestamp, scope, hashlib.sha256(canonical.encode("utf-8")).hexdigest()])
 
 
+def _authorization(headers: Mapping[str, str]) -> re.Match[str]:
+    auth = headers.get("authorization")
+    if not auth:
+        raise ApiError("AuthFailure.InvalidAuthorization", "The Authorization header is missing.")
+    match = _AUTH_RE.match(auth.strip())
+    if not match:
+        raise ApiError(
+            "AuthFailure.InvalidAuthorization",
+            "The Authorization header is not a valid TC3-HMAC-SHA256 authorization.",
+        )
+    return match
+
+
+def _timestamp(headers: Mapping[str, str], now: float | None) -> str:
+    """``X-TC-Timestamp`` as sent (it is signed as a string), once it is known to be within the allowed skew."""
+    raw = headers.get("x-tc-timestamp")
+    if not raw:
+        raise ApiError("MissingParameter", "The request is missing the X-TC-Timestamp header.")
+    if not raw.isdigit():
+        raise ApiError("InvalidParameterValue", "X-TC-Timestamp must be a Unix time in seconds.")
+    current = time.time() if now is None else now
+    if abs(current - int(raw)) > MAX_SKEW_SECONDS:
+        raise ApiError(
+            "AuthFailure.SignatureExpire",
+            "The request signature has expired: X-TC-Timestamp is more than 5 minutes from server time.",
+        )
+    return raw
+
+
+def _credential_date(match: re.Match[str], timestamp: int, credentials: Credentials) -> str:
+    """The credential scope's date, checked against the timestamp; the signed headers and SecretId checked too."""
+    signed = match["headers"].split(";")
+    if "content-type" not in signed or "host" not in signed:
+        raise ApiError("AuthFailure.InvalidAuthorization", "SignedHeaders must include content-type and host.")
+    date = datetime.fromtimestamp(timestamp, tz=timezone.utc).strftime("%Y-%m-%d")
+    if match["date"] != date:
+        raise ApiError("AuthFailure.SignatureFailure", "The credential scope date does not match X-TC-Timestamp.")
+    if match["secret_id"] != credentials.secret_id:
+        raise ApiError("AuthFailure.SecretIdNotFound", "The SecretId is not found; check that it is correct.")
+    return date
+
+
 def verify(
     method: str,
     path: str,
@@ -77,36 +119,11 @@ def verify(
     now: float | None = None,
 ) -> SignedRequest:
     """Check a request's TC3 signature; ``headers`` has lower-case names. Raises ``ApiError`` as the cloud does."""
-    auth = headers.get("authorization")
-    if not auth:
-        raise ApiError("AuthFailure.InvalidAuthorization", "The Authorization header is missing.")
-    match = _AUTH_RE.match(auth.strip())
-    if not match:
-        raise ApiError(
-            "AuthFailure.InvalidAuthorization",
-            "The Authorization header is not a valid TC3-HMAC-SHA256 authorization.",
-        )
-    raw_timestamp = headers.get("x-tc-timestamp")
-    if not raw_timestamp:
-        raise ApiError("MissingParameter", "The request is missing the X-TC-Timestamp header.")
-    if not raw_timestamp.isdigit():
-        raise ApiError("InvalidParameterValue", "X-TC-Timestamp must be a Unix time in seconds.")
-    timestamp = int(raw_timestamp)
-    current = time.time() if now is None else now
-    if abs(current - timestamp) > MAX_SKEW_SECONDS:
-        raise ApiError(
-            "AuthFailure.SignatureExpire",
-            "The request signature has expired: X-TC-Timestamp is more than 5 minutes from server time.",
-        )
-    signed = match["headers"].split(";")
-    if "content-type" not in signed or "host" not in signed:
-        raise ApiError("AuthFailure.InvalidAuthorization", "SignedHeaders must include content-type and host.")
-    date = datetime.fromtimestamp(timestamp, tz=timezone.utc).strftime("%Y-%m-%d")
-    if match["date"] != date:
-        raise ApiError("AuthFailure.SignatureFailure", "The credential scope date does not match X-TC-Timestamp.")
-    if match["secret_id"] != credentials.secret_id:
-        raise ApiError("AuthFailure.SecretIdNotFound", "The SecretId is not found; check that it is correct.")
+    match = _authorization(headers)
+    raw_timestamp = _timestamp(headers, now)
+    date = _credential_date(match, int(raw_timestamp), credentials)
     scope = f"{date}/{match['service']}/tc3_request"
+    signed = match["headers"].split(";")
     expected = signature(
         credentials.secret_key,
         date,
@@ -118,4 +135,4 @@ def verify(
     token = headers.get("x-tc-token")
     if (token or None) != credentials.token:
         raise ApiError("AuthFailure.TokenFailure", "The X-TC-Token is missing or invalid.")
-    return SignedRequest(match["secret_id"], match["service"], timestamp)
+    return SignedRequest(match["secret_id"], match["service"], int(raw_timestamp))

@@ -7,6 +7,7 @@ without a member (the ID of the thing it acts on), the emulator requires it and 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -435,28 +436,37 @@ def _type_name(type_: TypeSpec) -> str:
     return type_
 
 
+# Scalar types: whether a JSON value is one (a bool is not an integer, a uint64 is not negative).
+_SCALARS: dict[str, Callable[[Any], bool]] = {
+    STRING: lambda v: isinstance(v, str),
+    BOOL: lambda v: isinstance(v, bool),
+    INT64: lambda v: isinstance(v, int) and not isinstance(v, bool),
+    UINT64: lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
+}
+
+
+def _type_ok(path: str, value: Any, type_: TypeSpec, errors: list[tuple[str, str]]) -> bool:
+    """Whether ``value`` has the type; the errors inside a list or struct of the right type go to ``errors``."""
+    if isinstance(type_, ListOf):
+        if not isinstance(value, list):
+            return False
+        for i, item in enumerate(value):
+            _check(f"{path}.{i}", item, Member(type_.item), errors)
+        return True
+    if isinstance(type_, Struct):
+        if not isinstance(value, dict):
+            return False
+        _check_members(path + ".", value, type_.members, errors)
+        return True
+    scalar = _SCALARS.get(type_)
+    return scalar is not None and scalar(value)
+
+
 def _check(path: str, value: Any, member: Member, errors: list[tuple[str, str]]) -> None:
-    type_ = member.type
-    ok: bool
-    if type_ == STRING:
-        ok = isinstance(value, str)
-    elif type_ == BOOL:
-        ok = isinstance(value, bool)
-    elif type_ in (INT64, UINT64):
-        ok = isinstance(value, int) and not isinstance(value, bool) and (type_ == INT64 or value >= 0)
-    elif isinstance(type_, ListOf):
-        ok = isinstance(value, list)
-        if ok:
-            for i, item in enumerate(value):
-                _check(f"{path}.{i}", item, Member(type_.item), errors)
-    elif isinstance(type_, Struct):
-        ok = isinstance(value, dict)
-        if ok:
-            _check_members(path + ".", value, type_.members, errors)
-    else:
-        ok = False
-    if not ok:
-        errors.append(("InvalidParameter", f"The type of parameter {path} is wrong: expected {_type_name(type_)}."))
+    if not _type_ok(path, value, member.type, errors):
+        errors.append(
+            ("InvalidParameter", f"The type of parameter {path} is wrong: expected {_type_name(member.type)}.")
+        )
     elif member.enum and value not in member.enum:
         allowed = ", ".join(repr(e) for e in member.enum)
         errors.append(("InvalidParameterValue", f"The value {value!r} of {path} is not one of {allowed}."))
@@ -478,6 +488,11 @@ def _check_members(
 
 def validate(action: Action, params: dict[str, Any]) -> tuple[str, str] | None:
     """Return the first ``(code, message)`` the cloud would answer for these members, or None."""
+    return check_members("", params, action.members)
+
+
+def check_members(prefix: str, params: dict[str, Any], members: dict[str, Member]) -> tuple[str, str] | None:
+    """The first ``(code, message)`` for members named ``<prefix><name>`` (a request's or a struct's), or None."""
     errors: list[tuple[str, str]] = []
-    _check_members("", params, action.members, errors)
+    _check_members(prefix, params, members, errors)
     return errors[0] if errors else None

@@ -1,4 +1,5 @@
-"""The emulator's state in SQLite: groups, services, pods, logs, events and the request log. No HTTP here.
+"""The emulator's state in SQLite: groups, services, pods (as ``resources``), logs, events and the request log.
+No HTTP here.
 
 Every write is committed at once, so a restart (even after ``kill -9``) finds everything that was answered.
 """
@@ -11,7 +12,9 @@ import threading
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+from .resources import Pod, ServiceGroup, ServiceVersion
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS groups (
@@ -45,6 +48,7 @@ CREATE TABLE IF NOT EXISTS requests (
 """
 
 _JSON_COLUMNS = {"settings", "spec", "params"}
+_Resource = TypeVar("_Resource", ServiceGroup, ServiceVersion, Pod)
 
 
 def _row(row: sqlite3.Row | None) -> dict[str, Any] | None:
@@ -93,39 +97,50 @@ class Store:
         with self._lock:
             return _row(self._db.execute(sql, tuple(args)).fetchone())
 
+    def _typed(self, kind: type[_Resource], sql: str, args: Iterable[Any] = ()) -> _Resource | None:
+        row = self._one(sql, args)
+        return None if row is None else kind(**row)
+
+    def _all_typed(self, kind: type[_Resource], sql: str, args: Iterable[Any] = ()) -> list[_Resource]:
+        return [kind(**row) for row in self._all(sql, args)]
+
     def _update(self, table: str, key: str, ident: str, fields: dict[str, Any]) -> None:
         values = [json.dumps(v) if k in _JSON_COLUMNS else v for k, v in fields.items()]
         assignments = ", ".join(f"{k} = ?" for k in fields)
         self._exec(f"UPDATE {table} SET {assignments} WHERE {key} = ?", [*values, ident])
 
     # groups
-    def add_group(self, group: dict[str, Any]) -> None:
+    def add_group(self, group: ServiceGroup) -> None:
         self._exec(
             "INSERT INTO groups (id, workspace_id, name, description, tione_id, settings, created, updated)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [
-                group["id"],
-                group["workspace_id"],
-                group["name"],
-                group["description"],
-                group["tione_id"],
-                json.dumps(group["settings"]),
-                group["created"],
-                group["created"],
+                group.id,
+                group.workspace_id,
+                group.name,
+                group.description,
+                group.tione_id,
+                json.dumps(group.settings),
+                group.created,
+                group.updated,
             ],
         )
 
-    def group(self, group_id: str) -> dict[str, Any] | None:
-        return self._one("SELECT * FROM groups WHERE id = ?", [group_id])
+    def group(self, group_id: str) -> ServiceGroup | None:
+        return self._typed(ServiceGroup, "SELECT * FROM groups WHERE id = ?", [group_id])
 
-    def group_by_name(self, workspace_id: str, name: str) -> dict[str, Any] | None:
-        return self._one("SELECT * FROM groups WHERE workspace_id = ? AND name = ?", [workspace_id, name])
+    def group_by_name(self, workspace_id: str, name: str) -> ServiceGroup | None:
+        return self._typed(
+            ServiceGroup, "SELECT * FROM groups WHERE workspace_id = ? AND name = ?", [workspace_id, name]
+        )
 
-    def group_by_tione_id(self, tione_id: str) -> dict[str, Any] | None:
-        return self._one("SELECT * FROM groups WHERE tione_id = ?", [tione_id])
+    def group_by_tione_id(self, tione_id: str) -> ServiceGroup | None:
+        return self._typed(ServiceGroup, "SELECT * FROM groups WHERE tione_id = ?", [tione_id])
 
-    def groups(self, workspace_id: str) -> list[dict[str, Any]]:
-        return self._all("SELECT * FROM groups WHERE workspace_id = ? ORDER BY created, id", [workspace_id])
+    def groups(self, workspace_id: str) -> list[ServiceGroup]:
+        return self._all_typed(
+            ServiceGroup, "SELECT * FROM groups WHERE workspace_id = ? ORDER BY created, id", [workspace_id]
+        )
 
     def update_group(self, group_id: str, **fields: Any) -> None:
         self._update("groups", "id", group_id, {**fields, "updated": time.time()})
@@ -134,30 +149,31 @@ class Store:
         self._exec("DELETE FROM groups WHERE id = ?", [group_id])
 
     # services
-    def add_service(self, service: dict[str, Any]) -> None:
+    def add_service(self, service: ServiceVersion) -> None:
         self._exec(
             "INSERT INTO services (id, group_id, version, status, reason, status_since, desired, spec, created,"
-            " updated) VALUES (?, ?, ?, ?, '', ?, ?, ?, ?, ?)",
+            " updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
-                service["id"],
-                service["group_id"],
-                service["version"],
-                service["status"],
-                service["created"],
-                service["desired"],
-                json.dumps(service["spec"]),
-                service["created"],
-                service["created"],
+                service.id,
+                service.group_id,
+                service.version,
+                service.status,
+                service.reason,
+                service.status_since,
+                service.desired,
+                json.dumps(service.spec),
+                service.created,
+                service.updated,
             ],
         )
 
-    def service(self, service_id: str) -> dict[str, Any] | None:
-        return self._one("SELECT * FROM services WHERE id = ?", [service_id])
+    def service(self, service_id: str) -> ServiceVersion | None:
+        return self._typed(ServiceVersion, "SELECT * FROM services WHERE id = ?", [service_id])
 
-    def services(self, group_id: str | None = None) -> list[dict[str, Any]]:
+    def services(self, group_id: str | None = None) -> list[ServiceVersion]:
         if group_id is None:
-            return self._all("SELECT * FROM services ORDER BY created, version")
-        return self._all("SELECT * FROM services WHERE group_id = ? ORDER BY version", [group_id])
+            return self._all_typed(ServiceVersion, "SELECT * FROM services ORDER BY created, version")
+        return self._all_typed(ServiceVersion, "SELECT * FROM services WHERE group_id = ? ORDER BY version", [group_id])
 
     def max_version(self, group_id: str) -> int:
         row = self._one("SELECT MAX(version) AS v FROM services WHERE group_id = ?", [group_id])
@@ -180,17 +196,17 @@ class Store:
                 self._exec(f"DELETE FROM {table} WHERE {key} = ?", [service_id])
 
     # pods
-    def add_pod(self, pod: dict[str, Any]) -> None:
+    def add_pod(self, pod: Pod) -> None:
         self._exec(
             "INSERT INTO pods (name, service_id, uid, created, port, log_path) VALUES (?, ?, ?, ?, ?, ?)",
-            [pod["name"], pod["service_id"], pod["uid"], pod["created"], pod["port"], pod["log_path"]],
+            [pod.name, pod.service_id, pod.uid, pod.created, pod.port, pod.log_path],
         )
 
-    def pod(self, name: str) -> dict[str, Any] | None:
-        return self._one("SELECT * FROM pods WHERE name = ?", [name])
+    def pod(self, name: str) -> Pod | None:
+        return self._typed(Pod, "SELECT * FROM pods WHERE name = ?", [name])
 
-    def pods(self, service_id: str) -> list[dict[str, Any]]:
-        return self._all("SELECT * FROM pods WHERE service_id = ? ORDER BY created, name", [service_id])
+    def pods(self, service_id: str) -> list[Pod]:
+        return self._all_typed(Pod, "SELECT * FROM pods WHERE service_id = ? ORDER BY created, name", [service_id])
 
     def update_pod(self, name: str, **fields: Any) -> None:
         self._update("pods", "name", name, fields)
@@ -260,3 +276,9 @@ class Store:
 
     def clear_requests(self) -> None:
         self._exec("DELETE FROM requests")
+
+    def clear(self) -> None:
+        """Forget everything: resources, logs, events and the request log (POST /_emulator/reset)."""
+        with self._lock:
+            for table in ("groups", "services", "pods", "logs", "events", "requests"):
+                self._exec(f"DELETE FROM {table}")

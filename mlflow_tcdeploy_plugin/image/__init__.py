@@ -12,10 +12,20 @@ from pathlib import Path
 from typing import Any
 
 from ..scan.config import index_url
-from .builder import SERVING_PORT, Builder, BuiltImage, ImageOptions, Provenance
+from .builder import SERVING_PORT, Builder, BuiltImage, ImageOptions, ImageRef, Provenance
 from .engine import ImageError
 
-__all__ = ["SERVING_PORT", "Builder", "BuiltImage", "ImageError", "ImageOptions", "Provenance", "build_root", "options"]
+__all__ = [
+    "SERVING_PORT",
+    "Builder",
+    "BuiltImage",
+    "ImageError",
+    "ImageOptions",
+    "ImageRef",
+    "Provenance",
+    "build_root",
+    "options",
+]
 
 ENV_BUILD_DIR = "TCDEPLOY_BUILD_DIR"
 

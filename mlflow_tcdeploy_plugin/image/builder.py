@@ -59,17 +59,19 @@ class ImageOptions:
             return {"username": self.username, "password": self.password}
         return None  # the engine's own login (docker login) applies
 
-    def image_info(self, reference: str) -> dict[str, Any]:
-        """The ``ImageInfo`` a deployment of ``reference`` sends."""
-        host = registry_of(self.repository) or ""
-        kind = (
-            "CCR" if host.endswith(".tencentyun.com") else "TCR" if host.endswith(".tencentcloudcr.com") else "CUSTOM"
-        )
-        info: dict[str, Any] = {"ImageType": kind, "ImageUrl": reference}
-        if self.username and self.password:
-            password = base64.b64encode(self.password.encode()).decode()
-            info["ImageSecret"] = {"Username": self.username, "Password": password}
-        return info
+    def pull(self, reference: str) -> ImageRef:
+        """How a service pulls ``reference``: its registry and the credentials given for it."""
+        return ImageRef(reference, registry_of(self.repository), self.username, self.password)
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    """An image a deployment runs, and how its registry is logged in to (the backend writes the request)."""
+
+    reference: str
+    registry: str | None
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -230,22 +232,8 @@ class Builder:
             downloaded = Path(download_artifacts(artifact_uri=model_path, dst_path=str(Path(tmp) / "download")))
             inputs, env_key, model_key = plan(downloaded, opts, provenance.lock)
             base = inputs.base_image
-            model_ref = f"{opts.repository}:{opts.tag or keys.model_tag(model_key)}"
-            result = BuiltImage(
-                reference=model_ref,
-                tagged=model_ref,
-                digest=None,
-                env_image=f"{opts.repository}:{keys.env_tag(env_key)}",
-                env_key=env_key,
-                model_key=model_key,
-                build_dir=self.build_root / keys.model_tag(model_key),
-            )
-            result.build_dir.mkdir(parents=True, exist_ok=True)
-            # Written every time, built or not: what the images are made of, next to the build logs.
-            env_dockerfile = dockerfiles.write_env_context(env_context, inputs, opts.ca_bundle)
-            (result.build_dir / "Dockerfile.env").write_text(env_dockerfile)
-            model_dockerfile = dockerfiles.write_model_context(model_context, downloaded, result.env_image)
-            (result.build_dir / "Dockerfile.model").write_text(model_dockerfile)
+            result = self._new_result(env_key, model_key)
+            self._write_contexts(result, inputs, downloaded, env_context, model_context)
             requirements = inputs.files.get("requirements.txt", "")
             model_labels = _labels(provenance, result.env_image, env_key, requirements, model_key)
             env_labels = _labels(provenance, base, env_key, requirements)
@@ -253,22 +241,39 @@ class Builder:
             image = self._find_model(result, need_local)
             if image is None and result.digest is None:
                 self._ensure_env(result, env_context, env_labels, base)
-                self.engine.build(
-                    model_context,
-                    model_ref,
-                    model_labels,
-                    opts.platform,
-                    result.build_dir / "build-model.log",
-                    result.env_image,
-                )
-                result.built.append(model_ref)
-                image = self.engine.local_image(model_ref)
+                image = self._build_model(result, model_context, model_labels)
             if image is not None and opts.pushes:
-                result.digest = self._push(image, model_ref, result)
+                result.digest = self._push(image, result.tagged, result)
         if result.digest:
             result.reference = f"{opts.repository}@{result.digest}"
         result.seconds = time.monotonic() - started
         return result
+
+    def _new_result(self, env_key: str, model_key: str) -> BuiltImage:
+        """The images' names, before anything is found or built; its build directory made."""
+        opts = self.options
+        model_ref = f"{opts.repository}:{opts.tag or keys.model_tag(model_key)}"
+        result = BuiltImage(
+            reference=model_ref,
+            tagged=model_ref,
+            digest=None,
+            env_image=f"{opts.repository}:{keys.env_tag(env_key)}",
+            env_key=env_key,
+            model_key=model_key,
+            build_dir=self.build_root / keys.model_tag(model_key),
+        )
+        result.build_dir.mkdir(parents=True, exist_ok=True)
+        return result
+
+    def _write_contexts(
+        self, result: BuiltImage, inputs: keys.EnvInputs, model_dir: Path, env_context: Path, model_context: Path
+    ) -> None:
+        """Fill both build contexts. Their Dockerfiles are kept next to the build logs every time, built or not:
+        what the images are made of."""
+        env_dockerfile = dockerfiles.write_env_context(env_context, inputs, self.options.ca_bundle)
+        (result.build_dir / "Dockerfile.env").write_text(env_dockerfile)
+        model_dockerfile = dockerfiles.write_model_context(model_context, model_dir, result.env_image)
+        (result.build_dir / "Dockerfile.model").write_text(model_dockerfile)
 
     def ensure_local(self, reference: str) -> None:
         """Have ``reference`` on this engine (pulled from the registry when only it has the image)."""
@@ -327,6 +332,14 @@ class Builder:
             image = self.engine.local_image(ref)
             if image is not None:
                 self._push(image, ref, result)
+
+    def _build_model(self, result: BuiltImage, context: Path, labels: dict[str, str]) -> Any | None:
+        """Build the model image on its environment image; return it."""
+        ref = result.tagged
+        log_path = result.build_dir / "build-model.log"
+        self.engine.build(context, ref, labels, self.options.platform, log_path, result.env_image)
+        result.built.append(ref)
+        return self.engine.local_image(ref)
 
     def _push(self, image: Any, ref: str, result: BuiltImage) -> str:
         """Push ``image`` as ``ref`` unless the registry already has this very image under it."""

@@ -51,23 +51,14 @@ def _trust_and_index_steps(inputs: EnvInputs, ca_bundle: bool) -> str:
     return "\n".join(steps)
 
 
-def write_env_context(context: Path, inputs: EnvInputs, ca_bundle: Path | None) -> str:
-    """Fill ``context`` for the environment image (its environment files, the CA bundle); return the Dockerfile."""
-    from mlflow.models import docker_utils
-
-    env_dir = context / ENV_CONTEXT
-    env_dir.mkdir(parents=True)
-    for name, text in inputs.files.items():
-        (env_dir / name).write_text(text)
-    if ca_bundle is not None:
-        shutil.copyfile(ca_bundle, context / CA_FILE)
+def _install_steps(inputs: EnvInputs) -> str:
+    """How the environment image installs the model's dependencies: the gate's lock, else MLflow's own install."""
     install = [
         "# The model's environment files only (the model image adds the model): every version with the same",
         "# requirements shares this image.",
         f"COPY {ENV_CONTEXT} {MODEL_DIR}",
     ]
     if inputs.lock:
-        (env_dir / LOCK_FILE).write_text(inputs.lock)
         install += [
             "# Exactly the set the dependency gate resolved and judged (MLflow and the scoring server included)",
             f"RUN pip install --no-cache-dir --no-deps --require-hashes -r {MODEL_DIR}/{LOCK_FILE}",
@@ -76,10 +67,30 @@ def write_env_context(context: Path, inputs: EnvInputs, ca_bundle: Path | None) 
         install.append(f'RUN python -c "{INSTALL}"')
     if inputs.apt_packages:
         install.append(f"RUN apt-get install -y --no-install-recommends {' '.join(inputs.apt_packages)}")
+    return "\n".join(install)
+
+
+def _copy_env_files(context: Path, inputs: EnvInputs, ca_bundle: Path | None) -> None:
+    """What the environment Dockerfile copies: the environment files, the lock and the CA bundle."""
+    env_dir = context / ENV_CONTEXT
+    env_dir.mkdir(parents=True)
+    for name, text in inputs.files.items():
+        (env_dir / name).write_text(text)
+    if ca_bundle is not None:
+        shutil.copyfile(ca_bundle, context / CA_FILE)
+    if inputs.lock:
+        (env_dir / LOCK_FILE).write_text(inputs.lock)
+
+
+def write_env_context(context: Path, inputs: EnvInputs, ca_bundle: Path | None) -> str:
+    """Fill ``context`` for the environment image (its environment files, the CA bundle); return the Dockerfile."""
+    from mlflow.models import docker_utils
+
+    _copy_env_files(context, inputs, ca_bundle)
     docker_utils.generate_dockerfile(
         output_dir=str(context),
         base_image=inputs.base_image,
-        model_install_steps="\n".join(install),
+        model_install_steps=_install_steps(inputs),
         entrypoint=ENTRYPOINT,
         env_manager="local",
         disable_env_creation_at_runtime=True,

@@ -7,10 +7,10 @@ import os
 import re
 from collections import deque
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import (
     INTERNAL_ERROR,
     PERMISSION_DENIED,
@@ -18,6 +18,7 @@ from mlflow.protos.databricks_pb2 import (
     TEMPORARILY_UNAVAILABLE,
 )
 
+from ..errors import TcDeployError
 from ..log import get_logger
 
 logger = get_logger(__name__)
@@ -28,7 +29,7 @@ _DENIED_RE = re.compile(r"denied|unauthorized|authentication required|forbidden"
 _UNREACHABLE_RE = re.compile(r"connection refused|no such host|i/o timeout|dial tcp|connection reset", re.IGNORECASE)
 
 
-class ImageError(MlflowException):
+class ImageError(TcDeployError):
     """Building, finding or pushing an image failed; the message says what to do."""
 
 
@@ -118,39 +119,17 @@ class Engine:
     ) -> str:
         """Build ``context/Dockerfile`` as ``tag``, streaming "Step …" progress lines; return the image ID."""
         log_path.parent.mkdir(parents=True, exist_ok=True)
-        tail: deque[str] = deque(maxlen=LOG_TAIL)
-        image_id, error, step = "", "", ""
+        progress = _BuildProgress(tag)
         with log_path.open("w") as log:
             stream = self.client.api.build(
                 path=str(context), tag=tag, labels=labels, platform=platform, rm=True, forcerm=True, decode=True
             )
             for line in _lines(stream):
                 log.write(line + "\n")
-                tail.append(line)
-                if line.startswith("ERROR: "):
-                    error = line.removeprefix("ERROR: ")
-                elif line.startswith("ID: "):
-                    image_id = line.removeprefix("ID: ")
-                elif match := _STEP_RE.match(line):
-                    step = match[1]
-                    if not match[3].startswith("LABEL "):  # one step a label: noise as progress, kept in the log
-                        logger.info("tcdeploy: building %s: step %s/%s: %s", tag, match[1], match[2], match[3][:100])
-                elif line.strip() == "---> Using cache":
-                    logger.info("tcdeploy: building %s: step %s reused from the engine's layer cache", tag, step)
-        if error:
-            last = "\n".join(f"  {t}" for t in tail)
-            if step == "1":  # FROM: the base image could not be had
-                raise ImageError(
-                    f"The base image {base_image} cannot be pulled: {error}\nGive base_image=<an image your engine has "
-                    f"or can pull>, or pull it first. Last lines:\n{last}\nFull log: {log_path}",
-                    error_code=RESOURCE_DOES_NOT_EXIST,
-                )
-            raise ImageError(
-                f"Building {tag} failed at step {step or '?'}: {error}\nLast {len(tail)} lines of the build:\n{last}\n"
-                f"Full log: {log_path}",
-                error_code=INTERNAL_ERROR,
-            )
-        return image_id or str(self.client.images.get(tag).id)
+                progress.read(line)
+        if progress.error:
+            raise progress.failure(base_image, log_path)
+        return progress.image_id or str(self.client.images.get(tag).id)
 
     def push(self, reference: str, auth: dict[str, str] | None, log_path: Path) -> str:
         """Push ``reference``; return the digest the registry gave it."""
@@ -191,6 +170,45 @@ class Engine:
                 error_code=TEMPORARILY_UNAVAILABLE,
             )
         return ImageError(f"The registry {host} answered about {reference}: {detail}", error_code=INTERNAL_ERROR)
+
+
+@dataclass
+class _BuildProgress:
+    """What a build's log lines have said so far; logs its steps as progress."""
+
+    tag: str
+    image_id: str = ""
+    error: str = ""
+    step: str = ""
+    tail: deque[str] = field(default_factory=lambda: deque(maxlen=LOG_TAIL))
+
+    def read(self, line: str) -> None:
+        self.tail.append(line)
+        if line.startswith("ERROR: "):
+            self.error = line.removeprefix("ERROR: ")
+        elif line.startswith("ID: "):
+            self.image_id = line.removeprefix("ID: ")
+        elif match := _STEP_RE.match(line):
+            self.step = match[1]
+            if not match[3].startswith("LABEL "):  # one step a label: noise as progress, kept in the log
+                logger.info("tcdeploy: building %s: step %s/%s: %s", self.tag, match[1], match[2], match[3][:100])
+        elif line.strip() == "---> Using cache":
+            logger.info("tcdeploy: building %s: step %s reused from the engine's layer cache", self.tag, self.step)
+
+    def failure(self, base_image: str, log_path: Path) -> ImageError:
+        """The error of a failed build, with its last lines."""
+        last = "\n".join(f"  {t}" for t in self.tail)
+        if self.step == "1":  # FROM: the base image could not be had
+            return ImageError(
+                f"The base image {base_image} cannot be pulled: {self.error}\nGive base_image=<an image your engine "
+                f"has or can pull>, or pull it first. Last lines:\n{last}\nFull log: {log_path}",
+                error_code=RESOURCE_DOES_NOT_EXIST,
+            )
+        return ImageError(
+            f"Building {self.tag} failed at step {self.step or '?'}: {self.error}\nLast {len(self.tail)} lines of the "
+            f"build:\n{last}\nFull log: {log_path}",
+            error_code=INTERNAL_ERROR,
+        )
 
 
 def _lines(stream: Iterable[dict[str, Any]]) -> Iterator[str]:

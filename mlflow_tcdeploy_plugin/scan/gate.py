@@ -21,6 +21,7 @@ from typing import Any
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import INTERNAL_ERROR, INVALID_PARAMETER_VALUE, ErrorCode
 
+from ..errors import TcDeployError
 from ..log import get_logger
 from . import trivy
 from .cache import ScanCache, scan_key
@@ -37,7 +38,7 @@ SERVING_STACK = ("gunicorn[gevent]",)
 """What MLflow's serving image installs next to the model besides MLflow itself (``_install_pyfunc_deps``)."""
 
 
-class GateFailed(MlflowException):
+class GateFailed(TcDeployError):
     """The policy refused the model."""
 
     def __init__(self, message: str, summary: dict[str, Any]) -> None:
@@ -45,7 +46,7 @@ class GateFailed(MlflowException):
         self.summary = summary
 
 
-class GateUnavailable(MlflowException):
+class GateUnavailable(TcDeployError):
     """The gate could not reach a verdict and the policy requires one."""
 
     def __init__(self, message: str, error_code: int = INTERNAL_ERROR) -> None:

@@ -8,28 +8,13 @@ from typing import Any
 import pytest
 
 from mlflow_tcdeploy_plugin.emulator import Timing
-from tests.client.helpers import FAST, Cloud, serve_cloud
-from tests.helpers import Registry
-
-
-@pytest.fixture(scope="module")
-def cloud(tmp_path_factory: pytest.TempPathFactory, registry: Registry) -> Iterator[Cloud]:
-    """An emulator serving the test registry; the client's environment points at it."""
-    yield from serve_cloud(tmp_path_factory, registry)
+from tests.helpers import FAST, Cloud, Registry, serve_cloud
 
 
 @pytest.fixture
 def idle_cloud(tmp_path_factory: pytest.TempPathFactory, registry: Registry) -> Iterator[Cloud]:
     """An emulator whose services never leave NEW."""
     yield from serve_cloud(tmp_path_factory, registry, timing=Timing(new_delay=3600, tick=0.1))
-
-
-@pytest.fixture
-def client(cloud: Cloud) -> Any:
-    from mlflow.deployments import get_deploy_client
-
-    cloud.emulator.set_faults({})
-    return get_deploy_client("tcdeploy")
 
 
 @pytest.fixture(scope="module")

@@ -11,10 +11,9 @@ from mlflow.deployments import get_deploy_client
 from mlflow.exceptions import MlflowException
 
 from mlflow_tcdeploy_plugin import TcDeploymentClient
-from tests.client.helpers import FAST, Cloud
-from tests.helpers import watch_secret
+from tests.helpers import FAST, Cloud, watch_secret
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.replicas
 
 MODEL = "models:/default.default.iris_classifier/1"
 NO_WAIT = {"wait": "false"}

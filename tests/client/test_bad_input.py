@@ -10,9 +10,8 @@ import pytest
 from mlflow.exceptions import MlflowException
 
 from mlflow_tcdeploy_plugin import TcDeploymentClient
-from tests.client.helpers import Cloud
-from tests.client.test_units import ENV
-from tests.helpers import STS_TOKEN, watch_secret
+from tests.helpers import STS_TOKEN, Cloud, watch_secret
+from tests.test_settings import ENV
 
 MODEL = "models:/default.default.iris_classifier/1"
 # Secrets that share nothing with each other or with the run's credentials (STS_TOKEN, the emulator's key).

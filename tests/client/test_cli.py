@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from tests.client.helpers import Cloud
+from tests.helpers import Cloud
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.replicas
 
 MLFLOW = [sys.executable, "-m", "mlflow", "deployments"]
 

@@ -13,9 +13,9 @@ from mlflow import MlflowClient
 from mlflow.deployments import get_deploy_client
 from mlflow.exceptions import MlflowException
 
-from tests.client.helpers import Cloud
+from tests.helpers import Cloud
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.replicas
 
 MODEL = "default.default.compat_model"
 

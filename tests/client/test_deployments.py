@@ -13,10 +13,9 @@ from mlflow.exceptions import MlflowException
 
 from mlflow_tcdeploy_plugin import TcDeploymentClient
 from mlflow_tcdeploy_plugin.backends import make_backend
-from tests.client.helpers import FAST, Cloud
-from tests.helpers import sdk_client, wait_status
+from tests.helpers import FAST, Cloud, sdk_client, wait_status
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.replicas
 
 
 def _error(exc: pytest.ExceptionInfo[MlflowException]) -> tuple[str, str]:
@@ -324,6 +323,6 @@ def test_every_pagination_style_is_followed(idle_cloud: Cloud) -> None:
     for _ in range(3):
         registry_client.create_model_version("default.default.many_versions", idle_cloud.registry.model_path)
     idle_cloud.emulator.clear_request_log()
-    versions = [v["Version"] for v in backend.iter_model_versions("default", "default", "many_versions", page_size=1)]
+    versions = [v.version for v in backend.iter_model_versions("default", "default", "many_versions", page_size=1)]
     assert versions == ["3", "2", "1"]
     assert [r["action"] for r in idle_cloud.requests()] == ["ListModelVersions"] * 3

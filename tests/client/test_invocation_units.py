@@ -75,4 +75,4 @@ def test_in_emulator_mode_only_the_emulators_address_is_allowed() -> None:
     ],
 )
 def test_traffic_accepts_whole_weights_summing_to_100(value: object, parsed: dict[str, int]) -> None:
-    assert opt.parse({"traffic": value}, opt.ENDPOINT, opt.TIONE)["traffic"] == parsed
+    assert opt.parse({"traffic": value}, opt.ENDPOINT)["traffic"] == parsed

@@ -15,7 +15,7 @@ from mlflow.exceptions import MlflowException
 
 import mlflow_tcdeploy_plugin
 from mlflow_tcdeploy_plugin import TcDeploymentClient
-from tests.client.helpers import Cloud
+from tests.helpers import Cloud
 
 REPO = Path(__file__).parents[2]
 
@@ -74,7 +74,7 @@ def test_run_local_refuses_bad_input_before_any_work(args: tuple[Any, ...], ment
     assert exc.value.error_code == "INVALID_PARAMETER_VALUE" and mentions in exc.value.message
 
 
-@pytest.mark.slow
+@pytest.mark.replicas
 def test_works_with_mlflow_skinny_alone(tmp_path: Path, cloud: Cloud) -> None:
     """A fresh venv with mlflow-skinny (no pandas, no full MLflow) and the plugin: help, create, list, delete."""
     import mlflow

@@ -20,10 +20,9 @@ from mlflow_tcdeploy_plugin import TcDeploymentClient
 from mlflow_tcdeploy_plugin.backends import make_backend
 from mlflow_tcdeploy_plugin.redact import redact_text
 from mlflow_tcdeploy_plugin.settings import Settings
-from tests.client.helpers import FAST, Cloud
-from tests.helpers import sdk_client, watch_secret
+from tests.helpers import FAST, Cloud, sdk_client, watch_secret
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.replicas
 
 MODEL = "models:/default.default.iris_classifier/1"
 # Secrets of this module: none is part of another, nor of the run's own credentials.

@@ -16,7 +16,7 @@ import pytest
 from tests.emulator.helpers import RunningEmulator, start_emulator_process
 from tests.helpers import SECRET_ID, SECRET_KEY, Registry, data, wait_status
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.replicas
 
 
 @pytest.fixture
@@ -30,7 +30,7 @@ def started() -> Iterator[list[RunningEmulator]]:
 
 
 def _client(emu: RunningEmulator) -> Any:
-    from tests.conftest import sdk_client
+    from tests.helpers import sdk_client
 
     return sdk_client(emu)
 

@@ -15,7 +15,7 @@ from mlflow_tcdeploy_plugin.backends.wedata import state_of
 from mlflow_tcdeploy_plugin.emulator import Timing
 from tests.helpers import Registry, create_service, data, sdk_client, start_emulator, wait_for, wait_status
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.replicas
 
 CRASHING_MODEL = Path(__file__).parents[1] / "fixtures" / "crashing_model.py"
 

@@ -137,7 +137,7 @@ def _gateway(url: str, payload: Any, token: str | None = None) -> tuple[int, Any
         return exc.code, exc.read().decode()
 
 
-@pytest.mark.slow
+@pytest.mark.replicas
 def test_the_invocation_address_serves_the_group(serving_emulator: Any, registry: Registry) -> None:
     client = sdk_client(serving_emulator)
     info = {"InstanceType": "TI.S.MEDIUM.POST", "MlModelInfo": {"ModelPath": registry.model_path}}

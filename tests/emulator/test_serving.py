@@ -12,7 +12,7 @@ from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentClo
 
 from tests.helpers import Registry, data, sdk_client, start_emulator, wait_for, wait_status
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.replicas
 
 
 def _call(client: Any, target: str, url: str, payload: Any, **extra: Any) -> dict[str, Any]:

@@ -13,8 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.client.helpers import FAST, Cloud, serve_cloud
-from tests.helpers import Registry, register_model
+from tests.helpers import FAST, Cloud, Registry, register_model, serve_cloud
 from tests.image.helpers import EXTRA_CA, REGISTRY, SYSTEM_CA, Docker, unavailable
 from tests.scan.conftest import gate_models  # noqa: F401  (models with known requirements, for gate refusals)
 

@@ -22,12 +22,11 @@ from mlflow.exceptions import MlflowException
 
 from mlflow_tcdeploy_plugin import TcDeploymentClient
 from mlflow_tcdeploy_plugin.emulator.replicas import free_port
-from tests.client.helpers import Cloud
-from tests.helpers import GateEnv, Registry, register_model, watch_secret
+from tests.helpers import Cloud, GateEnv, Registry, register_model, watch_secret
 from tests.image.helpers import Docker
 from tests.image.test_images import _builds_and_pushes
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.replicas
 
 REGISTRY_PASSWORD = watch_secret("Rg7pWq2zNs5vKd8x")
 watch_secret(base64.b64encode(REGISTRY_PASSWORD.encode()).decode())  # the form ImageSecret carries

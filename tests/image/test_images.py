@@ -11,11 +11,10 @@ import pytest
 from mlflow import MlflowClient
 
 from mlflow_tcdeploy_plugin import TcDeploymentClient
-from tests.client.helpers import FAST, Cloud
-from tests.helpers import Registry, register_model
+from tests.helpers import FAST, Cloud, Registry, register_model
 from tests.image.helpers import Docker
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.replicas
 
 OCI = ("created", "title", "version", "base.name")
 PLUGIN_LABELS = (

@@ -16,8 +16,7 @@ import pytest
 from mlflow.exceptions import MlflowException
 
 from mlflow_tcdeploy_plugin import TcDeploymentClient
-from tests.client.helpers import FAST, Cloud
-from tests.helpers import Registry, register_model
+from tests.helpers import FAST, Cloud, Registry, register_model
 from tests.image.helpers import Docker
 
 TIONE = "tcdeploy:/ap-guangzhou?backend=tione"
@@ -89,7 +88,7 @@ def test_lifecycle_with_a_traffic_split(
 
     scaled = client.update_deployment(first["name"], config={**FAST, "service_action": "SCALE", "replicas": "2"})
     assert (scaled["replicas"], scaled["status"]) == (2, "Normal")
-    assert len(client.get_deployment(first["name"])["service_info"]["pod_infos"]) == 2
+    assert len(client.get_deployment(first["name"])["pod_infos"]) == 2
     stopped = client.update_deployment(second["name"], config={**FAST, "service_action": "STOP"})
     assert stopped["status"] == "Stopped"
     assert client.predict("ti-iris", probe)["predictions"] == [one.expected[0]]  # all traffic to the running one

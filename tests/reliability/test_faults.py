@@ -21,9 +21,9 @@ from mlflow_tcdeploy_plugin import TcDeploymentClient
 from mlflow_tcdeploy_plugin.backends import make_backend
 from mlflow_tcdeploy_plugin.cloud.retry import RetryPolicy
 from tests.emulator.helpers import RunningEmulator, start_emulator_process
-from tests.helpers import Registry, data, register_model, sdk_client, start_emulator
+from tests.helpers import Registry, data, register_model, sdk_client, start_emulator, wait_for
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.replicas
 
 FAULTS = {
     "throttle_rate": 0.20,
@@ -120,6 +120,12 @@ def _start(data_dir: Path, port: int, tracking: str) -> RunningEmulator:
     return start_emulator_process(data_dir, "--port", str(port), "--mlflow-tracking-uri", tracking)
 
 
+def _created(port: int) -> bool:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/_emulator/requests", timeout=10) as answer:
+        log = json.loads(answer.read())
+    return any(r["action"] == "CreateMLModelServices" and r["code"] == "Success" for r in log)
+
+
 def test_a_killed_emulator_loses_nothing(
     tmp_path: Path, registry: Registry, model: tuple[str, str, Registry], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -142,11 +148,12 @@ def test_a_killed_emulator_loses_nothing(
     worker = threading.Thread(target=run)
     worker.start()
     try:
-        time.sleep(6)  # well inside the first lifecycle: creating, waiting or predicting
+        # Killed inside the first lifecycle, once its create is on record: waiting or predicting then.
+        wait_for(lambda: _created(port), timeout=120, what="the first create")
         killed_at = time.time()
         os.kill(emulator.proc.pid, signal.SIGKILL)
         emulator.proc.wait()
-        time.sleep(1)
+        time.sleep(1)  # an outage the client must ride out, not an event to await
         emulator = _start(tmp_path / "crash", port, registry.tracking_uri)
         worker.join(timeout=600)
         assert not worker.is_alive() and not failures, failures

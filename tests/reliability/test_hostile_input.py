@@ -13,7 +13,7 @@ from mlflow.exceptions import MlflowException
 from mlflow_tcdeploy_plugin import TcDeploymentClient
 from mlflow_tcdeploy_plugin import options as opt
 from mlflow_tcdeploy_plugin.invocation import check_address
-from tests.client.helpers import Cloud
+from tests.helpers import Cloud
 
 MODEL = "models:/default.default.iris_classifier/1"
 TIONE = "tcdeploy:/ap-guangzhou?backend=tione"

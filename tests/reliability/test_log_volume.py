@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from mlflow_tcdeploy_plugin import TcDeploymentClient
-from tests.client.helpers import Cloud
+from tests.helpers import Cloud
 
 LINES = 12_345
 

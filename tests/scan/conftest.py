@@ -6,7 +6,6 @@ from typing import Any
 
 import pytest
 
-from tests.client.conftest import client, cloud  # noqa: F401  (fixtures shared with the client tests)
 from tests.helpers import Registry, register_model
 
 

@@ -13,11 +13,10 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
 from mlflow_tcdeploy_plugin import TcDeploymentClient
-from tests.client.helpers import Cloud
 from tests.fixtures.trivy_db import updated_at
-from tests.helpers import GateEnv
+from tests.helpers import Cloud, GateEnv
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.replicas
 
 WRITES = {"CreateMLModelServices", "UpdateMLModelService"}
 NO_WAIT = {"wait": "false"}

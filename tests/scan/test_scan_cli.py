@@ -11,10 +11,9 @@ from typing import Any
 
 import pytest
 
-from tests.client.helpers import Cloud
-from tests.helpers import GateEnv
+from tests.helpers import Cloud, GateEnv
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.replicas
 
 
 def _scan(

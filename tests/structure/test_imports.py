@@ -38,6 +38,14 @@ def graph() -> dict[str, set[str]]:
     return {name: _imports(name, path, modules) for name, path in modules.items()}
 
 
+def _pop_to(stack: list[str], node: str) -> list[str]:
+    """The top of ``stack`` down to ``node``, removed."""
+    at = len(stack) - 1 - stack[::-1].index(node)
+    component = stack[at:]
+    del stack[at:]
+    return component
+
+
 def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
     """Strongly connected components of more than one module (Tarjan)."""
     index: dict[str, int] = {}
@@ -55,12 +63,7 @@ def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
             elif nxt in stack:
                 low[node] = min(low[node], index[nxt])
         if low[node] == index[node]:
-            component = []
-            while True:
-                member = stack.pop()
-                component.append(member)
-                if member == node:
-                    break
+            component = _pop_to(stack, node)
             if len(component) > 1:
                 found.append(sorted(component))
 
