@@ -90,7 +90,7 @@ def _emulator_parser(sub: argparse._SubParsersAction) -> None:
     )
     for flag, keywords in _EMULATOR_ARGUMENTS:
         p.add_argument(flag, **keywords)
-    # Read when the command line is parsed, not when this module is imported.
+    # Read when the parser is built, not when this module is imported.
     p.set_defaults(
         func=_run_emulator,
         mlflow_tracking_uri=os.environ.get("MLFLOW_TRACKING_URI"),

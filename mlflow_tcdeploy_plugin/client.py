@@ -254,7 +254,7 @@ class TcDeploymentClient(BaseDeploymentClient):
         if changed is not None and to_change is not None:
             self.backend.update_auth_token(group.group_id, changed, group.token_value(to_change))
         if to_delete is not None:
-            self.backend.delete_auth_token(group.group_id, group.token_value(to_delete))
+            self.backend.delete_auth_token(group.group_id, str(group.token_value(to_delete)))
         if weights is not None:
             self._split_traffic(group, weights, options)
         logger.info("tcdeploy: updated endpoint %s (%s)", group.group_id, ", ".join(changes))

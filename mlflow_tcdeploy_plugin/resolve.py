@@ -29,10 +29,12 @@ FORMS = (
 class CatalogVersion:
     """One version of a TCLake model, as the catalog lists it."""
 
-    version: str
+    version: Any
+    """As listed (a number, written as text)."""
     aliases: tuple[str, ...]
     uri: str
-    properties: dict[str, str]
+    properties: dict[str, Any]
+    """As the catalog gives them (a value may be null)."""
 
 
 class VersionLister(Protocol):
@@ -129,7 +131,7 @@ def _from_catalog(uri: str, api: VersionLister, name: str, version: str | None, 
         )
     model_id = chosen.properties.get("tclake.mlflow.model_id", "")
     run_id = chosen.properties.get("tclake.mlflow.run_id") or None
-    return ResolvedModel(uri, path, model_id, model, chosen.version, catalog, schema, run_id=run_id)
+    return ResolvedModel(uri, path, model_id, model, str(chosen.version), catalog, schema, run_id=run_id)
 
 
 def _choose(name: str, items: list[CatalogVersion], version: str | None, alias: str | None) -> CatalogVersion:
@@ -144,9 +146,9 @@ def _choose(name: str, items: list[CatalogVersion], version: str | None, alias: 
         return chosen
     if version == "latest":
         return max(items, key=lambda i: int(i.version or 0))
-    chosen = next((i for i in items if i.version == version), None)
+    chosen = next((i for i in items if str(i.version) == version), None)
     if chosen is None:
-        known = sorted((i.version for i in items), key=int)
+        known = sorted((str(i.version) for i in items), key=int)
         raise _missing(f"The catalog model {name} has no version {version}; its versions: {', '.join(known)}.")
     return chosen
 

@@ -1,7 +1,7 @@
 """What the client needs from a cloud API, as small typed resources and one base class.
 
-A backend reads its API's objects into these resources (keeping the object itself in ``raw`` for the detailed
-views), builds every request member from its own member table, follows its pagination and maps its status
+A backend reads its API's objects into these resources (keeping the object itself in ``raw``, and as users see it
+in ``shown``), builds every request member from its own member table, follows its pagination and maps its status
 vocabulary onto ``State``. What an API cannot do is declared in its ``Capabilities`` and refused before anything is
 sent.
 """
@@ -98,8 +98,9 @@ class Endpoint:
         return [str((t.get("Base") or {}).get("Name")) for t in self.auth_tokens]
 
     @staticmethod
-    def token_value(token: dict[str, Any]) -> str:
-        return str((token.get("Base") or {}).get("Value"))
+    def token_value(token: dict[str, Any]) -> Any:
+        """The token's value as the API lists it (None when it lists none)."""
+        return (token.get("Base") or {}).get("Value")
 
 
 @dataclass(frozen=True)
@@ -117,7 +118,7 @@ class CallInfo:
         """From the call-info answer's ``member`` (``ServiceCallInfo`` on WeData, ``ServiceCallInfoV2`` on TI-ONE),
         which both give ``InternetEndpoint``, ``AuthorizationEnable`` and ``AuthToken``."""
         call = data.get(member) or {}
-        shown = {**{k: v for k, v in data.items() if k != member}, "ServiceCallInfo": call}
+        shown = {("ServiceCallInfo" if k == member else k): v for k, v in data.items()}
         return cls(
             call.get("InternetEndpoint"), bool(call.get("AuthorizationEnable")), call.get("AuthToken") or None, shown
         )
@@ -216,8 +217,10 @@ class Plan:
 
 
 def weights_state(status: str | None) -> State:
-    """Both APIs' ``WeightUpdateStatus``: UPDATED (or none given) is in force, UPDATE_FAILED failed."""
-    return {None: State.APPLIED, "UPDATED": State.APPLIED, "UPDATE_FAILED": State.FAILED}.get(status, State.PENDING)
+    """Both APIs' ``WeightUpdateStatus``: UPDATED (or none given, or empty) is in force, UPDATE_FAILED failed."""
+    if not status:
+        return State.APPLIED
+    return {"UPDATED": State.APPLIED, "UPDATE_FAILED": State.FAILED}.get(status, State.PENDING)
 
 
 def model_info(model: ResolvedModel) -> dict[str, str]:
@@ -363,7 +366,7 @@ class Backend(ABC):
     def create_auth_token(self, group_id: str, token: dict[str, Any]) -> None:
         raise NotImplementedError
 
-    def update_auth_token(self, group_id: str, token: dict[str, Any], value: str) -> None:
+    def update_auth_token(self, group_id: str, token: dict[str, Any], value: Any) -> None:
         raise self._lacks("update_auth_token")
 
     def delete_auth_token(self, group_id: str, value: str) -> None:

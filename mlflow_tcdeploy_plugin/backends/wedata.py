@@ -153,9 +153,8 @@ def read_endpoint(group: dict[str, Any]) -> Endpoint:
 
 def read_catalog_version(item: dict[str, Any]) -> CatalogVersion:
     """An item of ``ListModelVersions``."""
-    props = {str(p.get("Key", "")): str(p.get("Value", "")) for p in item.get("Properties") or []}
-    version = str(item.get("Version") or "")
-    return CatalogVersion(version, tuple(item.get("Aliases") or ()), str(item.get("Uri") or ""), props)
+    props = {p.get("Key", ""): p.get("Value", "") for p in item.get("Properties") or []}
+    return CatalogVersion(item.get("Version"), tuple(item.get("Aliases") or ()), str(item.get("Uri") or ""), props)
 
 
 class WeDataBackend(Backend):
@@ -394,7 +393,7 @@ class WeDataBackend(Backend):
         params = {"ServiceGroupId": group_id, **to_pascal(token)}
         self._call("CreateModelServiceAuthToken", params, Safety.CREATE, recover)
 
-    def update_auth_token(self, group_id: str, token: dict[str, Any], value: str) -> None:
+    def update_auth_token(self, group_id: str, token: dict[str, Any], value: Any) -> None:
         """``token``: the option's name, description and limits; ``value``: the token's value (names it)."""
         change: dict[str, Any] = {"Base": {"Name": token["name"], "Value": value}}
         if "description" in token:

@@ -4,6 +4,7 @@ Capabilities record agreeing with what the backend implements."""
 from __future__ import annotations
 
 import base64
+from typing import Any
 
 import pytest
 
@@ -140,3 +141,33 @@ def test_an_option_a_backend_cannot_honour_is_refused_naming_who_can() -> None:
     refused = option_refusal("wedata")("traffic")
     assert refused is not None and "(it is for tione)" in str(refused) and "backend=tione" in str(refused)
     assert option_refusal("wedata")("replicas") is None
+
+
+def test_answers_are_read_as_the_api_gives_them() -> None:
+    from mlflow_tcdeploy_plugin.backends.base import Endpoint, State, weights_state
+    from mlflow_tcdeploy_plugin.backends.wedata import read_catalog_version
+    from mlflow_tcdeploy_plugin.resolve import resolve
+
+    # No status, or an empty one, is a split in force; only UPDATE_FAILED fails.
+    assert [weights_state(s) for s in (None, "", "UPDATED", "UPDATING", "UPDATE_FAILED")] == [
+        State.APPLIED,
+        State.APPLIED,
+        State.APPLIED,
+        State.PENDING,
+        State.FAILED,
+    ]
+    # A token listed without a value is sent back as listed (null), not as the text "None".
+    assert Endpoint.token_value({"Base": {"Name": "ci"}}) is None
+    # A null property falls back to the version's URI, as an absent one does.
+    item = {
+        "Version": "2",
+        "Uri": "cos://bucket/model",
+        "Properties": [{"Key": "tclake.mlflow.artifact_path", "Value": None}],
+    }
+
+    class Catalog:
+        def iter_model_versions(self, catalog: str, schema: str, model: str) -> list[Any]:
+            return [read_catalog_version(item)]
+
+    model = resolve("models:/c.s.m/2", Catalog())
+    assert (model.model_path, model.version, model.name) == ("cos://bucket/model", "2", "m")
