@@ -17,10 +17,9 @@ from mlflow.protos.databricks_pb2 import RESOURCE_ALREADY_EXISTS
 
 from . import lookup as find
 from . import options as opt
-from . import pipeline, results, rules
+from . import results, rules
 from .backends import option_refusal
 from .backends.base import LogQuery
-from .cloud import waiters
 from .cloud.errors import CloudError
 from .errors import TcDeployError, invalid
 from .log import get_logger
@@ -125,6 +124,8 @@ class TcDeploymentClient(BaseDeploymentClient):
         can = self.backend.capabilities
         rules.check_model_uri(model_uri, options, can)
         rules.create_action(options, can)
+        from . import pipeline  # the deployment steps (gate, images, waiting) load on the first deployment
+
         return pipeline.create(self._find, name, model_uri, options, endpoint, self.settings.region)
 
     def update_deployment(
@@ -146,6 +147,8 @@ class TcDeploymentClient(BaseDeploymentClient):
         opt.check(options, opt.UPDATE)
         rules.check_update(options, model_uri, self.backend.members)
         deployment = self._find.deployment(name, endpoint)
+        from . import pipeline
+
         if "service_action" in options:
             return pipeline.act(self._find, deployment, options)
         rules.check_update_of(deployment, options)
@@ -271,6 +274,8 @@ class TcDeploymentClient(BaseDeploymentClient):
     def _split_traffic(self, group: Endpoint, weights: dict[str, int], options: dict[str, Any]) -> None:
         self.backend.set_weights(group, weights)
         if opt.value(options, "wait"):
+            from .cloud import waiters
+
             waiters.wait_for_weights(
                 self.backend, group.group_id, opt.value(options, "timeout"), opt.value(options, "poll_interval")
             )
