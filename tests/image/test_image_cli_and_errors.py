@@ -138,7 +138,8 @@ def test_run_local_serves_until_ctrl_c(
         with urllib.request.urlopen(request, timeout=60) as answer:
             assert json.loads(answer.read())["predictions"] == image_model.expected
         process.send_signal(signal.SIGINT)
-        process.wait(timeout=60)
+        # Drained while it stops: the container's log keeps coming, and a full pipe would block its last lines.
+        process.communicate(timeout=60)
     finally:
         process.kill()
     assert docker_engine.client.containers.list(all=True, filters={"name": "tcdeploy-local-local-iris"}) == []
