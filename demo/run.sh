@@ -62,7 +62,12 @@ step "7. Scale to 2 replicas: mlflow deployments update -C service_action=SCALE 
 mlflow deployments update -t tcdeploy --name "$service_id" -C service_action=SCALE -C replicas=2 -C poll_interval=0.5
 mlflow deployments list -t tcdeploy
 
-step "8. Delete the deployment and its endpoint"
+step "8. The releases recorded in MLflow: tcdeploy releases, and the create's timeline"
+tcdeploy releases --model "default.default.$model"
+tcdeploy releases show "$(tcdeploy releases --model "default.default.$model" --format json \
+    | python -c 'import json, sys; print(json.load(sys.stdin)[-1]["id"])')"
+
+step "9. Delete the deployment and its endpoint"
 mlflow deployments delete -t tcdeploy --name "$service_id"
 mlflow deployments delete-endpoint -t tcdeploy --endpoint demo-iris
 mlflow deployments list-endpoints -t tcdeploy

@@ -1,5 +1,6 @@
 """The ``tcdeploy`` command: ``emulator`` runs the local cloud emulator in the foreground; ``scan`` runs the
-dependency gate on a model; ``build`` gates a model and builds its image; ``options`` prints the option reference."""
+dependency gate on a model; ``build`` gates a model and builds its image; ``releases`` lists the recorded releases;
+``options`` prints the option reference."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ import threading
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
+
+from .releases import commands as release_commands
 
 if TYPE_CHECKING:
     from .emulator import Emulator
@@ -406,6 +409,7 @@ def main(argv: list[str] | None = None) -> int:
     _options_parser(sub)
     _scan_parser(sub)
     _build_parser(sub)
+    release_commands.add_parser(sub)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,

@@ -29,6 +29,7 @@ from .settings import Settings
 
 if TYPE_CHECKING:
     from .backends.base import Backend, Endpoint
+    from .pipeline import Release
 
 logger = get_logger(__name__)
 
@@ -124,9 +125,10 @@ class TcDeploymentClient(BaseDeploymentClient):
         can = self.backend.capabilities
         rules.check_model_uri(model_uri, options, can)
         rules.create_action(options, can)
-        from . import pipeline  # the deployment steps (gate, images, waiting) load on the first deployment
+        release = self._release(options, model_uri=model_uri, endpoint=endpoint or name)
+        from . import pipeline
 
-        return pipeline.create(self._find, name, model_uri, options, endpoint, self.settings.region)
+        return pipeline.create(release, name, model_uri, options, endpoint)
 
     def update_deployment(
         self,
@@ -149,10 +151,18 @@ class TcDeploymentClient(BaseDeploymentClient):
         deployment = self._find.deployment(name, endpoint)
         from . import pipeline
 
+        facts = {"model_uri": model_uri, "endpoint": deployment.group_id, "deployment": deployment.service_id}
         if "service_action" in options:
-            return pipeline.act(self._find, deployment, options)
+            release = self._release(options, action=options["service_action"], **facts)
+            return pipeline.act(release, deployment, options)
         rules.check_update_of(deployment, options)
-        return pipeline.update(self._find, deployment, model_uri, options, self.settings.region)
+        return pipeline.update(self._release(options, **facts), deployment, model_uri, options)
+
+    def _release(self, options: dict[str, Any], **facts: Any) -> Release:
+        """A release of this target, recorded from now on."""
+        from .pipeline import Release  # the deployment steps (gate, images, waiting) load on the first deployment
+
+        return Release.start(self._find, self.settings.region, self.target_uri, options, **facts)
 
     def delete_deployment(self, name: str, config: dict[str, Any] | None = None, endpoint: str | None = None) -> None:
         """Delete a service version; deleting one that does not exist is not an error."""

@@ -503,6 +503,21 @@ OPTIONS: tuple[Option, ...] = (
         bounds=(1, 65535),
     ),
     Option(
+        "record",
+        "str",
+        "Record the release (its stages, verdict, image and evidence) as a run in your MLflow tracking store: auto "
+        "(warn and go on when the store cannot be written), required (such a store stops the release before "
+        "anything is changed) or off.",
+        "auto",
+        choices=("auto", "required", "off"),
+    ),
+    Option(
+        "release_experiment",
+        "str",
+        "The MLflow experiment releases are recorded in (`tcdeploy releases` reads it).",
+        "tcdeploy-releases",
+    ),
+    Option(
         "wait",
         "bool",
         "Wait until the service is RUNNING (or Stopped), or a traffic split is applied, with progress lines.",

@@ -4,7 +4,8 @@ these steps."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from mlflow.protos.databricks_pb2 import RESOURCE_ALREADY_EXISTS
@@ -16,7 +17,8 @@ from .cloud import waiters
 from .cloud.errors import CloudError
 from .errors import TcDeployError, invalid
 from .log import get_logger
-from .resolve import ResolvedModel, resolve
+from .releases.record import ReleaseRecord
+from .resolve import ResolvedModel, named, resolve
 
 if TYPE_CHECKING:
     from .backends.base import Deployment, Endpoint
@@ -36,46 +38,98 @@ class Prepared:
     image: ImageRef | None = None
 
 
-def prepare_model(model_uri: str, options: dict[str, Any], lookup: Lookup) -> Prepared:
-    """Resolve, gate and (with image_repository) build and push the model's image."""
-    model = resolve(model_uri, lookup.backend)
-    scan = prepare.gate(model, options)
+@dataclass
+class Release:
+    """What one release runs against, and its record."""
+
+    lookup: Lookup
+    region: str
+    target: str
+    record: ReleaseRecord = field(default_factory=lambda: ReleaseRecord(None, None, False))
+
+    @classmethod
+    def start(cls, lookup: Lookup, region: str, target: str, options: dict[str, Any], **facts: Any) -> Release:
+        """Its record begins now (under record=required, a store that cannot be written stops it here)."""
+        name, version = named(facts.get("model_uri"))
+        facts = {"model_name": name or None, "model_version": version or None, **facts}
+        tags = {f"tcdeploy.{k}": str(v) for k, v in facts.items() if v is not None}
+        tags |= {"tcdeploy.target": target, "tcdeploy.backend": lookup.backend.name}
+        record = ReleaseRecord.start(opt.value(options, "record"), opt.value(options, "release_experiment"), tags)
+        return cls(lookup, region, target, record)
+
+    def succeed(self, model: ResolvedModel | None, service_id: str) -> None:
+        """The release is done; the model's registry version names the deployment it now runs and this release."""
+        self.record.succeed()
+        if model is not None and self.record.run_id:
+            prepare.tag_version(model, {f"tcdeploy.deployment.{service_id}": self.record.run_id})
+
+
+def prepare_model(
+    release: Release, model_uri: str, options: dict[str, Any], check: Callable[[], None] = lambda: None
+) -> Prepared:
+    """Resolve (after ``check``, the look-ups that refuse early), gate and (with image_repository) build and push
+    the model's image, each a stage of the release."""
+    record = release.record
+    with record.stage("resolve"):
+        check()
+        model = resolve(model_uri, release.lookup.backend)
+    registered = prepare.label(model)[1]
+    record.note(model_name=registered and registered[0], model_version=registered and registered[1], run=model.run_id)
+    with record.stage("gate"):
+        scan = prepare.gate(model, options)
+    coverage = scan.get("coverage") or {}
+    record.note(gate_status=scan.get("status"), gate_coverage=coverage and f"{coverage['scanned']}/{coverage['total']}")
+    record.evidence([scan.get(k, "") for k in ("report_path", "sbom_path", "lock_path")], "evidence/gate")
     if "image_repository" not in options:
         return Prepared(model, scan)
-    built, image_options = prepare.image(model, options, scan)
+    with record.stage("build"):
+        built, image_options = prepare.image(model, options, scan)
+    record.note(image=built.reference, image_digest=built.digest)
+    for path in sorted(built.build_dir.rglob("*")):
+        if path.name == "Dockerfile" or path.suffix == ".log":
+            folder = path.parent.relative_to(built.build_dir).as_posix()
+            record.evidence([str(path)], "evidence/build" + ("" if folder == "." else f"/{folder}"))
     return Prepared(model, scan, built, image_options.pull(built.reference))
 
 
-def wait(lookup: Lookup, service_id: str, goal: State, options: dict[str, Any]) -> Deployment:
-    return waiters.wait_for_service(
-        lookup.backend,
-        service_id,
-        goal,
-        timeout=opt.value(options, "timeout"),
-        interval=opt.value(options, "poll_interval"),
-    )
+def wait(release: Release, service_id: str, goal: State, options: dict[str, Any]) -> Deployment:
+    with release.record.stage("wait"):
+        return waiters.wait_for_service(
+            release.lookup.backend,
+            service_id,
+            goal,
+            timeout=opt.value(options, "timeout"),
+            interval=opt.value(options, "poll_interval"),
+        )
 
 
 def create(
-    lookup: Lookup, name: str, model_uri: str, options: dict[str, Any], endpoint: str | None, region: str
+    release: Release, name: str, model_uri: str, options: dict[str, Any], endpoint: str | None
 ) -> dict[str, Any]:
     """A new group ``name`` with one version, or a new version in ``endpoint``; waits unless wait=false."""
+    lookup = release.lookup
     charge_type = opt.value(options, "charge_type")
-    if charge_type != "PREPAID" or "instance_type" in options:
-        options["instance_type"] = lookup.instance_type(options.get("instance_type"), charge_type, region)
-    prepared = prepare_model(model_uri, options, lookup)
-    existing = lookup.endpoint(endpoint) if endpoint is not None else None
-    created, deployment = _create(lookup, name, existing, Plan(options, prepared.model, prepared.image))
+
+    def check() -> None:
+        if charge_type != "PREPAID" or "instance_type" in options:
+            options["instance_type"] = lookup.instance_type(options.get("instance_type"), charge_type, release.region)
+
+    prepared = prepare_model(release, model_uri, options, check)
+    with release.record.stage("deploy"):
+        existing = lookup.endpoint(endpoint) if endpoint is not None else None
+        created, deployment = _create(lookup, name, existing, Plan(options, prepared.model, prepared.image))
+    release.record.note(deployment=deployment.service_id, endpoint=created.group_id)
     logger.info(
         "tcdeploy: created %s (endpoint %s, version %s)", deployment.service_id, created.group_id, deployment.version
     )
     if opt.value(options, "wait"):
         goal = State.STOPPED if options.get("service_action") == "STOP" else State.RUNNING
-        deployment = wait(lookup, deployment.service_id, goal, options)
+        deployment = wait(release, deployment.service_id, goal, options)
+    release.succeed(prepared.model, deployment.service_id)
     summary = results.deployment_summary(deployment, created.name)
     if prepared.built is not None:
         summary["image"] = prepared.built.summary()
-    return {**summary, "model_uri": prepared.model.model_uri, "scan": prepared.scan}
+    return {**summary, "model_uri": prepared.model.model_uri, "scan": prepared.scan, "release": release.record.run_id}
 
 
 def _create(lookup: Lookup, name: str, existing: Endpoint | None, plan: Plan) -> tuple[Endpoint, Deployment]:
@@ -91,32 +145,40 @@ def _create(lookup: Lookup, name: str, existing: Endpoint | None, plan: Plan) ->
         raise
 
 
-def act(lookup: Lookup, deployment: Deployment, options: dict[str, Any]) -> dict[str, Any]:
+def act(release: Release, deployment: Deployment, options: dict[str, Any]) -> dict[str, Any]:
     """STOP, RESUME or SCALE a deployment; waits unless wait=false."""
     action = str(options["service_action"])
-    replicas = scale_to(deployment, options) if action == "SCALE" else None
-    updated = lookup.backend.act(deployment, action, replicas)
+    with release.record.stage("deploy"):
+        replicas = scale_to(deployment, options) if action == "SCALE" else None
+        updated = release.lookup.backend.act(deployment, action, replicas)
     logger.info("tcdeploy: updated %s (%s)", deployment.service_id, action)
     if opt.value(options, "wait"):
         goal = State.STOPPED if action == "STOP" else State.RUNNING
-        updated = wait(lookup, deployment.service_id, goal, options)
-    return results.deployment_summary(updated)
+        updated = wait(release, deployment.service_id, goal, options)
+    release.succeed(None, deployment.service_id)
+    return {**results.deployment_summary(updated), "release": release.record.run_id}
 
 
-def update(
-    lookup: Lookup, deployment: Deployment, model_uri: str | None, options: dict[str, Any], region: str
-) -> dict[str, Any]:
+def update(release: Release, deployment: Deployment, model_uri: str | None, options: dict[str, Any]) -> dict[str, Any]:
     """Send the given options (and the model, gated and built as on create); waits unless wait=false."""
-    if "instance_type" in options:
-        lookup.instance_type(options["instance_type"], opt.value(options, "charge_type"), region)
-    prepared = prepare_model(model_uri, options, lookup) if model_uri is not None else None
-    plan = Plan(options, prepared.model, prepared.image) if prepared else Plan(options)
-    updated = lookup.backend.update(deployment, plan)
+    lookup = release.lookup
+
+    def check() -> None:
+        if "instance_type" in options:
+            lookup.instance_type(options["instance_type"], opt.value(options, "charge_type"), release.region)
+
+    prepared = prepare_model(release, model_uri, options, check) if model_uri is not None else None
+    with release.record.stage("deploy"):
+        if prepared is None:
+            check()
+        plan = Plan(options, prepared.model, prepared.image) if prepared else Plan(options)
+        updated = lookup.backend.update(deployment, plan)
     logger.info("tcdeploy: updated %s (%s)", deployment.service_id, ", ".join(sorted(options)))
     if opt.value(options, "wait"):
         goal = State.STOPPED if updated.state is State.STOPPED else State.RUNNING
-        updated = wait(lookup, deployment.service_id, goal, options)
-    summary = results.deployment_summary(updated)
+        updated = wait(release, deployment.service_id, goal, options)
+    release.succeed(prepared.model if prepared else None, deployment.service_id)
+    summary = {**results.deployment_summary(updated), "release": release.record.run_id}
     if prepared is None:
         return summary
     summary["model_uri"] = prepared.model.model_uri

@@ -36,7 +36,7 @@ class CatalogLister:
         return make_backend(Settings.resolve()).iter_model_versions(catalog, schema, model)
 
 
-def _label(model: ResolvedModel) -> tuple[str, tuple[str, str] | None]:
+def label(model: ResolvedModel) -> tuple[str, tuple[str, str] | None]:
     """How reports name the model, and the registry version its outcome is tagged on (if any)."""
     if model.registry_name:
         return f"{model.registry_name}/{model.registry_version}", (model.registry_name, str(model.registry_version))
@@ -51,15 +51,20 @@ def gate(model: ResolvedModel, options: Mapping[str, Any]) -> dict[str, Any]:
     from .scan import gate as scan_gate
 
     config = gate_config(options, os.environ)
-    label, tagged = _label(model)
+    name, tagged = label(model)
     try:
-        summary = scan_gate.check(model.model_path, label, config)
+        summary = scan_gate.check(model.model_path, name, config)
     except scan_gate.GateFailed as exc:
         _tag(tagged, scan_gate.registry_tags(exc.summary))
         raise
     if summary["status"] in ("passed", "error"):
         _tag(tagged, scan_gate.registry_tags(summary))
     return summary
+
+
+def tag_version(model: ResolvedModel, tags: dict[str, str]) -> None:
+    """Tag the model's registry version, where it has one (a failure to tag is logged, never raised)."""
+    _tag(label(model)[1], tags)
 
 
 def _tag(version: tuple[str, str] | None, tags: dict[str, str]) -> None:

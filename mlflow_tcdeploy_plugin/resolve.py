@@ -94,6 +94,12 @@ def check_syntax(uri: str) -> None:
     raise _invalid(uri, "the scheme is not supported (a local path cannot be read by the cloud service)")
 
 
+def named(uri: str | None) -> tuple[str, str]:
+    """The registered model a ``models:/`` URI names, and its version, alias or ``latest`` (empty for others)."""
+    match = _MODELS_RE.match(uri or "")
+    return (match["name"], match["version"] or match["alias"]) if match else ("", "")
+
+
 def is_catalog(uri: str) -> bool:
     """A ``models:/Catalog.Schema.Model…`` URI (resolved through the TCLake catalog)."""
     match = _MODELS_RE.match(uri)

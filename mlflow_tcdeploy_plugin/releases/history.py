@@ -1,0 +1,108 @@
+"""Releases read back from the tracking store: listed with filters, one shown as its timeline. A release left
+running by a process that has ended is marked interrupted at the stage it reached, the first time it is read."""
+
+from __future__ import annotations
+
+import os
+import socket
+from typing import Any
+
+from mlflow.protos.databricks_pb2 import RESOURCE_DOES_NOT_EXIST
+
+from ..errors import TcDeployError, invalid
+from .record import FAILED, HOST, INTERRUPTED, PID, REASON, RUNNING, STAGE, STAGES, STATUS, SUCCEEDED, stage_tag
+
+STATUSES = (RUNNING, SUCCEEDED, FAILED, INTERRUPTED)
+FACTS = ("model_uri", "model_name", "model_version", "backend", "target", "endpoint", "deployment", "image")
+
+
+def _client() -> Any:
+    from mlflow import MlflowClient
+
+    return MlflowClient()
+
+
+def _quoted(value: str) -> str:
+    if "'" in value or any(not c.isprintable() for c in value):
+        raise invalid(f"{value!a} cannot be searched for: quotes and control characters are refused.")
+    return value
+
+
+def list_releases(
+    experiment: str, model: str | None = None, status: str | None = None, limit: int = 100
+) -> list[dict[str, Any]]:
+    """The newest releases first, of one registered model and in one status when given."""
+    if status is not None and status not in STATUSES:
+        raise invalid(f"status must be one of {', '.join(STATUSES)}, not {status!r}.")
+    filters = [f"tags.`tcdeploy.model_name` = '{_quoted(model)}'"] if model else []
+    if status in (SUCCEEDED, FAILED):  # running ones may turn out interrupted when read: those are filtered here
+        filters.append(f"tags.`{STATUS}` = '{status}'")
+    client = _client()
+    found = client.get_experiment_by_name(experiment)
+    if found is None:
+        return []
+    runs = client.search_runs(
+        [found.experiment_id], " and ".join(filters), max_results=limit, order_by=["start_time DESC"]
+    )
+    shown = [summary(_settled(client, run)) for run in runs]
+    return [r for r in shown if status is None or r["status"] == status]
+
+
+def show(release_id: str) -> dict[str, Any]:
+    """One release with its timeline: each stage's status and seconds, the failing stage's reason."""
+    from mlflow.exceptions import MlflowException
+
+    client = _client()
+    try:
+        run = client.get_run(_quoted(release_id))
+    except MlflowException as exc:
+        raise TcDeployError(f"No release {release_id!r}: {exc.message}", error_code=RESOURCE_DOES_NOT_EXIST) from exc
+    if STATUS not in run.data.tags:
+        raise TcDeployError(f"The run {release_id!r} is not a release.", error_code=RESOURCE_DOES_NOT_EXIST)
+    release = summary(_settled(client, run))
+    release["artifacts"] = [f.path for f in client.list_artifacts(run.info.run_id, "evidence")]
+    return release
+
+
+def _settled(client: Any, run: Any) -> Any:
+    """``run``, marked interrupted first when it says running but the process that wrote it (here) has ended."""
+    tags = run.data.tags
+    if tags.get(STATUS) != RUNNING or tags.get(HOST) != socket.gethostname() or _alive(tags.get(PID, "")):
+        return run
+    stage = tags.get(STAGE, STAGES[0])
+    reason = f"interrupted at {stage}: the process recording it ended"
+    client.set_tag(run.info.run_id, STATUS, INTERRUPTED)
+    client.set_tag(run.info.run_id, stage_tag(stage), INTERRUPTED)
+    client.set_tag(run.info.run_id, REASON, reason)
+    client.set_terminated(run.info.run_id, "KILLED")
+    return client.get_run(run.info.run_id)
+
+
+def _alive(pid: str) -> bool:
+    try:
+        os.kill(int(pid), 0)
+    except (ValueError, ProcessLookupError):
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def summary(run: Any) -> dict[str, Any]:
+    tags, metrics = run.data.tags, run.data.metrics
+    stages = [
+        {"stage": name, "status": tags[stage_tag(name)], "seconds": metrics.get(f"stage.{name}.seconds")}
+        for name in STAGES
+        if stage_tag(name) in tags
+    ]
+    return {
+        "id": run.info.run_id,
+        "status": tags.get(STATUS),
+        "stage": tags.get(STAGE),
+        "reason": tags.get(REASON, ""),
+        **{fact: tags.get(f"tcdeploy.{fact}", "") for fact in FACTS},
+        "user": tags.get("mlflow.user", ""),
+        "started": run.info.start_time,
+        "ended": run.info.end_time,
+        "stages": stages,
+    }
