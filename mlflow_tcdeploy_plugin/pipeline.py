@@ -75,11 +75,7 @@ def prepare_model(
         model = resolve(model_uri, release.lookup.backend)
     registered = prepare.label(model)[1]
     record.note(model_name=registered and registered[0], model_version=registered and registered[1], run=model.run_id)
-    with record.stage("gate"):
-        scan = prepare.gate(model, options)
-    coverage = scan.get("coverage") or {}
-    record.note(gate_status=scan.get("status"), gate_coverage=coverage and f"{coverage['scanned']}/{coverage['total']}")
-    record.evidence([scan.get(k, "") for k in ("report_path", "sbom_path", "lock_path")], "evidence/gate")
+    scan = _gate(record, model, options)
     if "image_repository" not in options:
         return Prepared(model, scan)
     with record.stage("build"):
@@ -90,6 +86,26 @@ def prepare_model(
             folder = path.parent.relative_to(built.build_dir).as_posix()
             record.evidence([str(path)], "evidence/build" + ("" if folder == "." else f"/{folder}"))
     return Prepared(model, scan, built, image_options.pull(built.reference))
+
+
+def _gate(record: ReleaseRecord, model: ResolvedModel, options: dict[str, Any]) -> dict[str, Any]:
+    """The gate's stage; its verdict and evidence are recorded whether it passes or refuses the model."""
+    from .scan.gate import GateFailed
+
+    try:
+        with record.stage("gate"):
+            scan = prepare.gate(model, options)
+    except GateFailed as exc:
+        _gate_evidence(record, exc.summary)
+        raise
+    _gate_evidence(record, scan)
+    return scan
+
+
+def _gate_evidence(record: ReleaseRecord, scan: dict[str, Any]) -> None:
+    coverage = scan.get("coverage") or {}
+    record.note(gate_status=scan.get("status"), gate_coverage=coverage and f"{coverage['scanned']}/{coverage['total']}")
+    record.evidence([scan.get(k, "") for k in ("report_path", "sbom_path", "lock_path")], "evidence/gate")
 
 
 def wait(release: Release, service_id: str, goal: State, options: dict[str, Any]) -> Deployment:

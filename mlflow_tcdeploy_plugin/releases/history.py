@@ -13,7 +13,22 @@ from ..errors import TcDeployError, invalid
 from .record import FAILED, HOST, INTERRUPTED, PID, REASON, RUNNING, STAGE, STAGES, STATUS, SUCCEEDED, stage_tag
 
 STATUSES = (RUNNING, SUCCEEDED, FAILED, INTERRUPTED)
-FACTS = ("model_uri", "model_name", "model_version", "backend", "target", "endpoint", "deployment", "image")
+FACTS = (
+    "model_uri",
+    "model_name",
+    "model_version",
+    "run",
+    "backend",
+    "target",
+    "endpoint",
+    "deployment",
+    "action",
+    "gate_status",
+    "gate_coverage",
+    "image",
+    "image_digest",
+)
+"""What a release learned, each a ``tcdeploy.<fact>`` tag (empty when it did not get that far)."""
 
 
 def _client() -> Any:
@@ -60,8 +75,15 @@ def show(release_id: str) -> dict[str, Any]:
     if STATUS not in run.data.tags:
         raise TcDeployError(f"The run {release_id!r} is not a release.", error_code=RESOURCE_DOES_NOT_EXIST)
     release = summary(_settled(client, run))
-    release["artifacts"] = [f.path for f in client.list_artifacts(run.info.run_id, "evidence")]
+    release["artifacts"] = _artifacts(client, run.info.run_id, "evidence")
     return release
+
+
+def _artifacts(client: Any, run_id: str, folder: str) -> list[str]:
+    found: list[str] = []
+    for item in client.list_artifacts(run_id, folder):
+        found += _artifacts(client, run_id, item.path) if item.is_dir else [item.path]
+    return found
 
 
 def _settled(client: Any, run: Any) -> Any:

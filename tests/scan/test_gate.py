@@ -47,6 +47,22 @@ def test_critical_package_is_refused_before_any_write(
     assert json.loads(versions.tags["tcdeploy.scan.counts"])["CRITICAL"] == 1
 
 
+def test_a_refusal_is_a_failed_release_with_the_gates_evidence(
+    client: TcDeploymentClient, gate_env: GateEnv, gate_models: dict[str, Any]
+) -> None:
+    from mlflow_tcdeploy_plugin.releases import history
+
+    with pytest.raises(MlflowException):
+        client.create_deployment("vuln-release", _uri(gate_models, "critical"), config=NO_WAIT)
+    failed = history.list_releases("tcdeploy-releases", gate_models["critical"].model_name, "failed")
+    release = history.show(failed[0]["id"])
+    assert release["stage"] == "gate" and "CVE-2020-14343" in release["reason"]
+    assert [(s["stage"], s["status"]) for s in release["stages"]] == [("resolve", "succeeded"), ("gate", "failed")]
+    assert release["gate_status"] == "failed" and release["gate_coverage"]
+    names = [Path(a).name for a in release["artifacts"]]
+    assert any(n.endswith(".cdx.json") for n in names) and any(n.endswith(".lock.txt") for n in names), names
+
+
 @pytest.mark.parametrize(
     "config",
     [
