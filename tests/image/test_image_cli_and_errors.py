@@ -97,17 +97,17 @@ def test_tcdeploy_build_can_scan_the_image(
 
 def _read_until(stream: Any, needle: str, timeout: float) -> str:
     seen: list[str] = []
-    found = threading.Event()
+    done = threading.Event()
 
     def read() -> None:
         for line in stream:
             seen.append(line)
             if needle in line:
-                found.set()
-                return
+                break
+        done.set()  # the needle, or the end of the output (the command ended without it)
 
     threading.Thread(target=read, daemon=True).start()
-    if not found.wait(timeout):
+    if not done.wait(timeout) or needle not in "".join(seen):
         pytest.fail(f"no {needle!r} within {timeout}s; output so far:\n{''.join(seen)[-3000:]}")
     return "".join(seen)
 
