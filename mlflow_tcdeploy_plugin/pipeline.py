@@ -103,8 +103,7 @@ def _gate(record: ReleaseRecord, model: ResolvedModel, options: dict[str, Any]) 
 
 
 def _gate_evidence(record: ReleaseRecord, scan: dict[str, Any]) -> None:
-    coverage = scan.get("coverage") or {}
-    record.note(gate_status=scan.get("status"), gate_coverage=coverage and f"{coverage['scanned']}/{coverage['total']}")
+    record.note(gate_status=scan.get("status"), gate_coverage=prepare.coverage_text(scan))
     record.evidence([scan.get(k, "") for k in ("report_path", "sbom_path", "lock_path")], "evidence/gate")
 
 

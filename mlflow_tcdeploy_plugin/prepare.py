@@ -101,11 +101,16 @@ def _judged_lock(scan: Mapping[str, Any]) -> str:
     return lock
 
 
+def coverage_text(scan: Mapping[str, Any]) -> str:
+    """``scanned/total`` of the gate's summary (empty without a verdict): what labels and release records show."""
+    coverage = scan.get("coverage") or {}
+    return f"{coverage['scanned']}/{coverage['total']}" if coverage else ""
+
+
 def _provenance(model: ResolvedModel, scan: Mapping[str, Any], lock: str) -> Provenance:
     """What the image's labels say about the model and its verdict."""
     from .image import Provenance
 
-    coverage = scan.get("coverage") or {}
     return Provenance(
         model_uri=model.model_uri,
         title=model.name or model.model_uri,
@@ -114,7 +119,7 @@ def _provenance(model: ResolvedModel, scan: Mapping[str, Any], lock: str) -> Pro
         run_id=model.run_id or "",
         scan_status=str(scan.get("status") or ""),
         scan_db_updated_at=str(scan.get("db_updated_at") or ""),
-        scan_coverage=f"{coverage['scanned']}/{coverage['total']}" if coverage else "",
+        scan_coverage=coverage_text(scan),
         lock=lock,
     )
 
