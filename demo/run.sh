@@ -62,7 +62,7 @@ step "7. Scale to 2 replicas: mlflow deployments update -C service_action=SCALE 
 mlflow deployments update -t tcdeploy --name "$service_id" -C service_action=SCALE -C replicas=2 -C poll_interval=0.5
 mlflow deployments list -t tcdeploy
 
-step "8. The releases recorded in MLflow: tcdeploy releases, and the create's timeline"
+step "8. The releases recorded in MLflow (the create was verified with the model's input example): tcdeploy releases"
 tcdeploy releases --model "default.default.$model"
 tcdeploy releases show "$(tcdeploy releases --model "default.default.$model" --format json \
     | python -c 'import json, sys; print(json.load(sys.stdin)[-1]["id"])')"

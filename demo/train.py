@@ -28,6 +28,7 @@ def main(name: str, requirements: list[str]) -> None:
             registered_model_name=f"default.default.{name}",
             pip_requirements=requirements
             or [f"scikit-learn=={sklearn.__version__}", f"mlflow-skinny=={mlflow.__version__}"],
+            input_example=features.head(3),  # what the release verifies the deployed service with
         )
     print(f"registered default.default.{name} version 1 (accuracy {model.score(features, labels):.2f})")
 

@@ -1,5 +1,6 @@
 """The ``tcdeploy`` command: ``emulator`` runs the local cloud emulator in the foreground; ``scan`` runs the
-dependency gate on a model; ``build`` gates a model and builds its image; ``releases`` lists the recorded releases;
+dependency gate on a model; ``build`` gates a model and builds its image; ``releases`` lists the recorded releases
+(``rollout promote|rollback`` moves a held rollout on or undoes one; ``promote`` deploys a release to another target);
 ``options`` prints the option reference."""
 
 from __future__ import annotations

@@ -125,6 +125,8 @@ class TcDeploymentClient(BaseDeploymentClient):
         can = self.backend.capabilities
         rules.check_model_uri(model_uri, options, can)
         rules.create_action(options, can)
+        rules.check_rollout(options, endpoint)
+        rules.check_verify(options)
         release = self._release(options, model_uri=model_uri, endpoint=endpoint or name)
         from . import pipeline
 
@@ -148,6 +150,7 @@ class TcDeploymentClient(BaseDeploymentClient):
             rules.check_model_uri(model_uri, options, self.backend.capabilities)
         opt.check(options, opt.UPDATE)
         rules.check_update(options, model_uri, self.backend.members)
+        rules.check_verify(options)
         deployment = self._find.deployment(name, endpoint)
         from . import pipeline
 
@@ -157,6 +160,35 @@ class TcDeploymentClient(BaseDeploymentClient):
             return pipeline.act(release, deployment, options)
         rules.check_update_of(deployment, options)
         return pipeline.update(self._release(options, **facts), deployment, model_uri, options)
+
+    def promote_release(
+        self, release_id: str, name: str, config: dict[str, Any] | None = None, endpoint: str | None = None
+    ) -> dict[str, Any]:
+        """Deploy to this target what a succeeded release verified on another one: the very image digest it ran (no
+        build) or the same model version, verified again here; the new release records where it came from.
+        ``registry_username`` / ``registry_password`` log the service in to the image's registry.
+
+        CLI: ``tcdeploy promote <release ID> --target tcdeploy:/ap-shanghai?backend=tione --name iris``.
+        """
+        from . import pipeline, promotion
+        from .releases.actions import read
+
+        options, credentials = promotion.options_of(self._parse(config, opt.CREATE))
+        opt.check(options, opt.CREATE)
+        if endpoint is None:
+            rules.check_group_name(name)
+        can = self.backend.capabilities
+        rules.create_action(options, can)
+        rules.check_rollout(options, endpoint)
+        rules.check_verify(options)
+        source = read(release_id)
+        promotion.check_source(source, self.target_uri)
+        model_uri = source.facts["model_uri"]
+        rules.check_model_uri(model_uri, options, can, has_image=bool(source.facts.get("image")))
+        release = self._release(options, model_uri=model_uri, endpoint=endpoint or name)
+        result = pipeline.create(release, name, model_uri, options, endpoint, promotion.preparer(source, credentials))
+        promotion.link(source.id, result["release"], self.target_uri)
+        return {**result, "promoted_from": source.id}
 
     def _release(self, options: dict[str, Any], **facts: Any) -> Release:
         """A release of this target, recorded from now on."""
@@ -187,11 +219,15 @@ class TcDeploymentClient(BaseDeploymentClient):
         return [results.deployment_summary(d, e.name) for e in groups for d in e.deployments]
 
     def get_deployment(self, name: str, endpoint: str | None = None, include_events: bool = False) -> dict[str, Any]:
-        """The service version, snake_case; ``include_events=True`` adds its latest events (newest first)."""
+        """The service version, snake_case, with the newest release recorded for it (``release``: id, status,
+        stage; None when none is); ``include_events=True`` adds its latest events (newest first)."""
         if include_events:
             self.backend.capabilities.require("events")
         deployment = self._find.deployment(name, endpoint)
+        from .releases.history import latest_for
+
         detail = results.deployment_detail(deployment)
+        detail["release"] = latest_for(deployment.service_id, opt.BY_KEY["release_experiment"].default)
         if include_events:
             detail["events"] = to_snake(self.backend.events(deployment.service_id, EVENTS_SHOWN))
         return detail

@@ -182,6 +182,20 @@ def _traffic(value: Any) -> dict[str, int]:
     return weights
 
 
+def _rollout(value: Any) -> dict[str, Any]:
+    from .releases.steps import parse_rollout  # loads only when the option is given
+
+    return parse_rollout(parse_json("rollout", value))
+
+
+def _verify_input(value: Any) -> str:
+    from .releases.verify import read_input
+
+    path = coerce_scalar("verify_input", "str", value)
+    read_input(path)
+    return str(Path(path).expanduser().resolve())
+
+
 def _new_token(value: Any) -> dict[str, Any]:
     """A token name alone, or ``{"name", "description"}``."""
     if isinstance(value, str) and value.strip().startswith("{"):
@@ -516,6 +530,45 @@ OPTIONS: tuple[Option, ...] = (
         "str",
         "The MLflow experiment releases are recorded in (`tcdeploy releases` reads it).",
         "tcdeploy-releases",
+    ),
+    Option(
+        "verify",
+        "str",
+        "Before the release is done (and before a rollout moves traffic), call the service with the model's input "
+        "example and compare its answers with the model's own prediction, computed here: auto (when the model has "
+        "an example or verify_input is given), required (no example refuses the release before deploying) or off.",
+        "auto",
+        choices=("auto", "required", "off"),
+    ),
+    Option(
+        "verify_input",
+        "custom",
+        "A JSON scoring payload file to verify with, instead of the model's logged input example.",
+        parse_with=_verify_input,
+    ),
+    Option(
+        "verify_calls",
+        "int",
+        "Calls a verification (and each rollout check) makes; every one must answer as the model does.",
+        5,
+        bounds=(1, 100),
+    ),
+    Option(
+        "verify_tolerance",
+        "float",
+        "Relative (and absolute) tolerance when numbers are compared.",
+        1e-6,
+        bounds=(0, 1),
+    ),
+    Option(
+        "rollout",
+        "custom",
+        'TI-ONE: add the new version to an existing endpoint in steps, e.g. {"steps": [10, 50, 100], "hold": '
+        '"60s"}: at each step its traffic weight is set, held (a duration, or "manual": wait for `tcdeploy rollout '
+        "promote`), then checked (state and verification calls); a failed check restores the previous weights and "
+        'stops the new version ("on_failure": "stop", or "delete").',
+        scopes=(CREATE,),
+        parse_with=_rollout,
     ),
     Option(
         "wait",

@@ -1,6 +1,6 @@
 """A deployment, top to bottom: resolve the model → gate it → build its image (when asked) → the backend's request
-→ wait → the result. Input has been checked (``rules``) before a step runs; the client adapts MLflow's API onto
-these steps."""
+→ wait → verify, or roll out in steps → the result. Input has been checked (``rules``) before a step runs; the
+client adapts MLflow's API onto these steps."""
 
 from __future__ import annotations
 
@@ -17,12 +17,13 @@ from .cloud import waiters
 from .cloud.errors import CloudError
 from .errors import TcDeployError, invalid
 from .log import get_logger
+from .releases.checks import Checks, roll_out
 from .releases.record import ReleaseRecord
 from .resolve import ResolvedModel, named, resolve
 
 if TYPE_CHECKING:
     from .backends.base import Deployment, Endpoint
-    from .image import BuiltImage, ImageRef
+    from .image import BuiltImage, ImageOptions, ImageRef
     from .lookup import Lookup
 
 logger = get_logger(__name__)
@@ -34,6 +35,7 @@ class Prepared:
 
     model: ResolvedModel
     scan: dict[str, Any]
+    checks: Checks
     built: BuiltImage | None = None
     image: ImageRef | None = None
 
@@ -55,6 +57,7 @@ class Release:
         tags = {f"tcdeploy.{k}": str(v) for k, v in facts.items() if v is not None}
         tags |= {"tcdeploy.target": target, "tcdeploy.backend": lookup.backend.name}
         record = ReleaseRecord.start(opt.value(options, "record"), opt.value(options, "release_experiment"), tags)
+        record.fix(model_uri=facts.get("model_uri"), target=target, backend=lookup.backend.name, region=region)
         return cls(lookup, region, target, record)
 
     def succeed(self, model: ResolvedModel | None, service_id: str) -> None:
@@ -73,22 +76,38 @@ def prepare_model(
     with record.stage("resolve"):
         check()
         model = resolve(model_uri, release.lookup.backend)
+        checks = Checks.plan(model.model_path, options, "rollout" in options)
     registered = prepare.label(model)[1]
-    record.note(model_name=registered and registered[0], model_version=registered and registered[1], run=model.run_id)
-    scan = _gate(record, model, options)
+    record.fix(model_name=registered and registered[0], model_version=registered and registered[1], run=model.run_id)
+    scan = gate(record, model, options)
+    if "image_info" in options:
+        record.fix(image=options["image_info"]["image_url"], image_source="image_info")
     if "image_repository" not in options:
-        return Prepared(model, scan)
-    with record.stage("build"):
-        built, image_options = prepare.image(model, options, scan)
-    record.note(image=built.reference, image_digest=built.digest)
+        return Prepared(model, scan, checks)
+    built, image_options = _build(record, model, options, scan)
+    record.fix(image=built.reference, image_digest=built.digest)
     for path in sorted(built.build_dir.rglob("*")):
         if path.name == "Dockerfile" or path.suffix == ".log":
             folder = path.parent.relative_to(built.build_dir).as_posix()
             record.evidence([str(path)], "evidence/build" + ("" if folder == "." else f"/{folder}"))
-    return Prepared(model, scan, built, image_options.pull(built.reference))
+    return Prepared(model, scan, checks, built, image_options.pull(built.reference))
 
 
-def _gate(record: ReleaseRecord, model: ResolvedModel, options: dict[str, Any]) -> dict[str, Any]:
+def _build(
+    record: ReleaseRecord, model: ResolvedModel, options: dict[str, Any], scan: dict[str, Any]
+) -> tuple[BuiltImage, ImageOptions]:
+    """The build stage; a failed build's log is kept as the release's evidence."""
+    from .image import ImageError
+
+    try:
+        with record.stage("build"):
+            return prepare.image(model, options, scan)
+    except ImageError as exc:
+        record.evidence([exc.log_path], "evidence/build")
+        raise
+
+
+def gate(record: ReleaseRecord, model: ResolvedModel, options: dict[str, Any]) -> dict[str, Any]:
     """The gate's stage; its verdict and evidence are recorded whether it passes or refuses the model."""
     from .scan.gate import GateFailed
 
@@ -103,7 +122,9 @@ def _gate(record: ReleaseRecord, model: ResolvedModel, options: dict[str, Any]) 
 
 
 def _gate_evidence(record: ReleaseRecord, scan: dict[str, Any]) -> None:
-    record.note(gate_status=scan.get("status"), gate_coverage=prepare.coverage_text(scan))
+    record.fix(
+        gate_status=scan.get("status"), gate_coverage=prepare.coverage_text(scan), gate_db=scan.get("db_updated_at")
+    )
     record.evidence([scan.get(k, "") for k in ("report_path", "sbom_path", "lock_path")], "evidence/gate")
 
 
@@ -118,8 +139,17 @@ def wait(release: Release, service_id: str, goal: State, options: dict[str, Any]
         )
 
 
+Preparer = Callable[[Release, str, dict[str, Any], Callable[[], None]], Prepared]
+"""What takes a model to its deploy: ``prepare_model`` (resolve, gate, build), or a promotion's (``promotion``)."""
+
+
 def create(
-    release: Release, name: str, model_uri: str, options: dict[str, Any], endpoint: str | None
+    release: Release,
+    name: str,
+    model_uri: str,
+    options: dict[str, Any],
+    endpoint: str | None,
+    prepare: Preparer | None = None,
 ) -> dict[str, Any]:
     """A new group ``name`` with one version, or a new version in ``endpoint``; waits unless wait=false."""
     lookup = release.lookup
@@ -129,22 +159,51 @@ def create(
         if charge_type != "PREPAID" or "instance_type" in options:
             options["instance_type"] = lookup.instance_type(options.get("instance_type"), charge_type, release.region)
 
-    prepared = prepare_model(release, model_uri, options, check)
+    prepared = (prepare or prepare_model)(release, model_uri, options, check)
     with release.record.stage("deploy"):
         existing = lookup.endpoint(endpoint) if endpoint is not None else None
+        previous = _pin(lookup, existing, options) if "rollout" in options and existing else {}
+        prepared.checks.note_baseline(lookup.backend, existing)
         created, deployment = _create(lookup, name, existing, Plan(options, prepared.model, prepared.image))
-    release.record.note(deployment=deployment.service_id, endpoint=created.group_id)
+    release.record.fix(deployment=deployment.service_id, endpoint=created.group_id)
     logger.info(
         "tcdeploy: created %s (endpoint %s, version %s)", deployment.service_id, created.group_id, deployment.version
     )
+    state = "done"
     if opt.value(options, "wait"):
         goal = State.STOPPED if options.get("service_action") == "STOP" else State.RUNNING
         deployment = wait(release, deployment.service_id, goal, options)
-    release.succeed(prepared.model, deployment.service_id)
+        state = _check(release, prepared.checks, deployment, previous, options)
     summary = results.deployment_summary(deployment, created.name)
+    if state == "done":
+        release.succeed(prepared.model, deployment.service_id)
+    else:
+        summary["rollout"] = {"state": state, "weight": options["rollout"]["steps"][0]}
     if prepared.built is not None:
         summary["image"] = prepared.built.summary()
     return {**summary, "model_uri": prepared.model.model_uri, "scan": prepared.scan, "release": release.record.run_id}
+
+
+def _pin(lookup: Lookup, existing: Endpoint, options: dict[str, Any]) -> dict[str, int]:
+    """The endpoint's split before the release, set explicitly so that the new version joins it at 0%."""
+    previous = {d.service_id: int(d.weight or 0) for d in existing.deployments}
+    lookup.backend.set_weights(existing, previous)
+    waiters.wait_for_weights(
+        lookup.backend, existing.group_id, opt.value(options, "timeout"), opt.value(options, "poll_interval")
+    )
+    return previous
+
+
+def _check(
+    release: Release, checks: Checks, deployment: Deployment, previous: dict[str, int], options: dict[str, Any]
+) -> str:
+    """The verify stage, or the rollout stage (which verifies at each step): "done" or "paused"."""
+    if deployment.state is not State.RUNNING:
+        return "done"
+    if "rollout" in options:
+        return roll_out(release.record, release.lookup.backend, checks, deployment, previous, options)
+    checks.verify_stage(release.record, release.lookup.backend, deployment)
+    return "done"
 
 
 def _create(lookup: Lookup, name: str, existing: Endpoint | None, plan: Plan) -> tuple[Endpoint, Deployment]:
@@ -186,12 +245,17 @@ def update(release: Release, deployment: Deployment, model_uri: str | None, opti
     with release.record.stage("deploy"):
         if prepared is None:
             check()
+        else:
+            endpoint = lookup.endpoint(str(deployment.group_id))
+            prepared.checks.note_baseline(lookup.backend, endpoint, besides=deployment.service_id)
         plan = Plan(options, prepared.model, prepared.image) if prepared else Plan(options)
         updated = lookup.backend.update(deployment, plan)
     logger.info("tcdeploy: updated %s (%s)", deployment.service_id, ", ".join(sorted(options)))
     if opt.value(options, "wait"):
         goal = State.STOPPED if updated.state is State.STOPPED else State.RUNNING
         updated = wait(release, deployment.service_id, goal, options)
+        if prepared is not None:
+            _check(release, prepared.checks, updated, {}, options)
     release.succeed(prepared.model if prepared else None, deployment.service_id)
     summary = {**results.deployment_summary(updated), "release": release.record.run_id}
     if prepared is None:

@@ -55,19 +55,20 @@ def gate(model: ResolvedModel, options: Mapping[str, Any]) -> dict[str, Any]:
     try:
         summary = scan_gate.check(model.model_path, name, config)
     except scan_gate.GateFailed as exc:
-        _tag(tagged, scan_gate.registry_tags(exc.summary))
+        tag_registered(tagged, scan_gate.registry_tags(exc.summary))
         raise
     if summary["status"] in ("passed", "error"):
-        _tag(tagged, scan_gate.registry_tags(summary))
+        tag_registered(tagged, scan_gate.registry_tags(summary))
     return summary
 
 
 def tag_version(model: ResolvedModel, tags: dict[str, str]) -> None:
     """Tag the model's registry version, where it has one (a failure to tag is logged, never raised)."""
-    _tag(label(model)[1], tags)
+    tag_registered(label(model)[1], tags)
 
 
-def _tag(version: tuple[str, str] | None, tags: dict[str, str]) -> None:
+def tag_registered(version: tuple[str, str] | None, tags: dict[str, str]) -> None:
+    """Tag a registry version (name, version) (a failure to tag is logged, never raised)."""
     if version is None:
         return
     from mlflow import MlflowClient
@@ -77,7 +78,7 @@ def _tag(version: tuple[str, str] | None, tags: dict[str, str]) -> None:
         for key, val in tags.items():
             client.set_model_version_tag(version[0], version[1], key, val)
     except MlflowException as exc:
-        logger.info("tcdeploy: the scan outcome could not be tagged on %s/%s: %s", *version, exc.message)
+        logger.info("tcdeploy: %s/%s could not be tagged: %s", *version, exc.message)
 
 
 def _judged_lock(scan: Mapping[str, Any]) -> str:

@@ -74,12 +74,13 @@ def check_pod_name(pod_name: Any, wildcard: bool = False) -> None:
         raise invalid(f"{pod_name!a} is not a pod name (get_deployment(...)['pod_infos'] lists them).")
 
 
-def check_model_uri(model_uri: str, options: Mapping[str, Any], can: Capabilities) -> None:
-    """What the chosen backend cannot take, refused before anything is sent."""
+def check_model_uri(model_uri: str, options: Mapping[str, Any], can: Capabilities, has_image: bool = False) -> None:
+    """What the chosen backend cannot take, refused before anything is sent (``has_image``: the image is given
+    otherwise, as a promotion's)."""
     check_syntax(model_uri)
     if is_catalog(model_uri):
         can.require("catalog_models")
-    if not can.runs_models and not ("image_repository" in options or "image_info" in options):
+    if not can.runs_models and not (has_image or "image_repository" in options or "image_info" in options):
         raise invalid(
             f"On the {can.backend} backend a model runs as a container image: add -C "
             "image_repository=<registry>/<namespace>/<name> (tcdeploy builds, scans and pushes the model's "
@@ -95,6 +96,39 @@ def create_action(options: Mapping[str, Any], can: Capabilities) -> str:
     if action == "STOP":
         can.require("create_stopped")
     return action
+
+
+def check_rollout(options: Mapping[str, Any], endpoint: str | None) -> None:
+    """A rollout adds a running, verified version to an endpoint that serves already."""
+    if "rollout" not in options:
+        return
+    if endpoint is None:
+        raise invalid(
+            "A rollout moves an endpoint's traffic to a new version: give the endpoint it joins (--endpoint NAME, "
+            "endpoint=NAME). A new endpoint takes all its traffic at once."
+        )
+    if options["rollout"]["hold"] == "manual" and options.get("record") == "off":
+        raise invalid(
+            'A rollout held by hand ("hold": "manual") is moved on from its record (tcdeploy rollout promote): '
+            "drop record=off."
+        )
+    blocking = [f"{k}={options[k]}" for k in ("wait", "verify", "service_action") if k in options]
+    blocking = [b for b in blocking if b in ("wait=False", "verify=off", "service_action=STOP")]
+    if blocking:
+        raise invalid(
+            f"A rollout waits for the new version, verifies it at each step and moves traffic to it: drop "
+            f"{' and '.join(blocking)}."
+        )
+
+
+def check_verify(options: Mapping[str, Any]) -> None:
+    """verify=required needs a running service to call once the deploy is done."""
+    if options.get("verify") != "required":
+        return
+    blocking = ["wait=false"] if options.get("wait") is False else []
+    blocking += ["service_action=STOP"] if options.get("service_action") == "STOP" else []
+    if blocking:
+        raise invalid(f"verify=required calls the running service after the deploy: drop {' and '.join(blocking)}.")
 
 
 def check_update(options: Mapping[str, Any], model_uri: str | None, sent: Collection[str]) -> None:

@@ -70,21 +70,27 @@ class Registry:
 
 
 def register_model(
-    tracking_uri: str, name: str, requirements: list[str] | None = None, seed: int = 7, shift: int = 0
+    tracking_uri: str,
+    name: str,
+    requirements: list[str] | None = None,
+    seed: int = 7,
+    shift: int = 0,
+    example: bool = False,
 ) -> Registry:
     """Train a tiny classifier, log it with ``requirements`` (default: its real ones) and register it as ``name``
     (a new version if it exists); ``seed`` changes the training data, so the weights; ``shift`` renames the classes
-    (class c is learnt as (c + shift) % 3), so two versions answer differently."""
+    (class c is learnt as (c + shift) % 3), so two versions answer differently; ``example`` logs the probe as its
+    input example (what releases verify with)."""
     import mlflow
     import numpy as np
     import sklearn
     from sklearn.linear_model import LogisticRegression
 
-    rng = np.random.default_rng(seed)
-    centers = np.array([[0.0, 0.0], [4.0, 4.0], [0.0, 4.0]])
     labels = np.repeat(np.arange(3), 40)
-    features = centers[labels] + rng.normal(scale=0.5, size=(len(labels), 2))
+    centers = np.array([[0.0, 0.0], [4.0, 4.0], [0.0, 4.0]])[labels]
+    features = centers + np.random.default_rng(seed).normal(scale=0.5, size=(len(labels), 2))
     model = LogisticRegression(max_iter=200).fit(features, (labels + shift) % 3)
+    probe = [[0.1, -0.2], [4.2, 3.9], [-0.3, 4.1]]
     mlflow.set_tracking_uri(tracking_uri)
     # Artifacts beside the database, not in ./mlruns of whatever directory the tests run from.
     artifacts = Path(tracking_uri.removeprefix("sqlite:///")).parent / "artifacts"
@@ -98,8 +104,8 @@ def register_model(
             registered_model_name=name,
             pip_requirements=requirements
             or [f"scikit-learn=={sklearn.__version__}", f"mlflow-skinny=={mlflow.__version__}"],
+            input_example=np.array(probe) if example else None,
         )
-    probe = [[0.1, -0.2], [4.2, 3.9], [-0.3, 4.1]]
     version = max(mlflow.MlflowClient().search_model_versions(f"name = '{name}'"), key=lambda v: int(v.version))
     assert version.source.startswith("models:/"), version.source
     return Registry(tracking_uri, name, version.source, probe, [int(v) for v in model.predict(probe)])

@@ -86,7 +86,9 @@ CAPABILITIES = Capabilities(
     lacks={"set_weights": "its API has no weights action."},
     refuses={
         "traffic": "WeData's 2025-10-10 API has no weights action (its groups show WeightUpdateStatus read-only). "
-        "Split traffic on the tione backend: tcdeploy:/<region>?backend=tione."
+        "Split traffic on the tione backend: tcdeploy:/<region>?backend=tione.",
+        "rollout": "A rollout moves traffic weights, and WeData's 2025-10-10 API has no weights action: roll out on "
+        "the tione backend (tcdeploy:/<region>?backend=tione).",
     },
 )
 GROUP_PAGE_SIZE = 100

@@ -93,15 +93,14 @@ class Emulator:
             cfg.mlflow_registry_uri or cfg.mlflow_tracking_uri,
         )
         backend = ModelServiceBackend(self._store, self._supervisor, cfg.workspace_id, cfg.region)
+        injector = FaultInjector(cfg.faults, cfg.fault_seed)
         ctx = Context(
             backend,
-            Relay(self._store),
+            Relay(self._store, lambda: injector.faults.answers),
             cfg.mlflow_tracking_uri,
             cfg.mlflow_registry_uri or cfg.mlflow_tracking_uri,
         )
-        self._server = EmulatorHTTPServer(
-            (cfg.host, cfg.port), ctx, self.credentials, FaultInjector(cfg.faults, cfg.fault_seed)
-        )
+        self._server = EmulatorHTTPServer((cfg.host, cfg.port), ctx, self.credentials, injector)
         backend.public_url = self.url
         self._supervisor.start()
         self._thread = threading.Thread(target=self._server.serve_forever, name="tcdeploy-emulator-http", daemon=True)

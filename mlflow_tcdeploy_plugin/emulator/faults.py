@@ -1,5 +1,6 @@
 """Fault injection: latency, throttling, HTTP 5xx, dropped connections, lost answers and an off-standard
-Content-Type, at set rates, per action if wanted; and a hostile invocation address in the call-info answers.
+Content-Type, at set rates, per action if wanted; a hostile invocation address in the call-info answers; and
+versions that answer their calls wrongly or fail them (``answers``), for release verification and rollback.
 
 A rule can also be limited to its next ``times`` matching requests, which makes retry tests deterministic
 ("throttle the next two CreateMLModelServices, then answer").
@@ -11,6 +12,8 @@ import random
 import threading
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
+
+ANSWERS = ("wrong", "error")
 
 
 @dataclass
@@ -49,26 +52,33 @@ class Faults:
     actions: dict[str, FaultRule] = field(default_factory=dict)
     invocation_address: str | None = None
     """Handed out as ``InternetEndpoint`` instead of the emulator's own address (a cloud answer not to trust)."""
+    answers: dict[str, str] = field(default_factory=dict)
+    """Versions that misbehave when called, by ServiceId (either API's) or ``<group name>/<version>``: ``wrong``
+    (each prediction changed) or ``error`` (HTTP 500). The key may name a version before it exists."""
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Faults:
         """``{"latency": 0.1, "throttle_rate": 0.2, …, "actions": {"GetMLModelService": {"drop_rate": 1}},
         "invocation_address": "https://…"}``."""
         known = {f.name for f in fields(FaultRule)}
-        unknown = set(data) - known - {"actions", "invocation_address"}
+        unknown = set(data) - known - {"actions", "invocation_address", "answers"}
         if unknown:
             raise ValueError(f"unknown fault settings: {', '.join(sorted(unknown))}")
         actions = {name: FaultRule(**rule) for name, rule in (data.get("actions") or {}).items()}
         address = data.get("invocation_address")
         if address is not None and not isinstance(address, str):
             raise ValueError("invocation_address must be a string")
-        return cls(FaultRule(**{k: v for k, v in data.items() if k in known}), actions, address)
+        answers = data.get("answers") or {}
+        if not isinstance(answers, dict) or any(v not in ANSWERS for v in answers.values()):
+            raise ValueError(f"answers must map versions to one of {', '.join(ANSWERS)}")
+        return cls(FaultRule(**{k: v for k, v in data.items() if k in known}), actions, address, dict(answers))
 
     def to_dict(self) -> dict[str, Any]:
         return {
             **asdict(self.default),
             "actions": {k: asdict(v) for k, v in self.actions.items()},
             "invocation_address": self.invocation_address,
+            "answers": dict(self.answers),
         }
 
 

@@ -10,6 +10,8 @@ import http.client
 import json
 import random
 import threading
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from . import lifecycle as lc
 from .resources import Pod, ServiceGroup, ServiceVersion
@@ -29,9 +31,38 @@ def authorized(group: ServiceGroup, token: str | None) -> bool:
     return bool(token) and token in enabled
 
 
+def _changed(value: Any) -> Any:
+    """A prediction made wrong: numbers moved by one, text reversed, containers changed item by item."""
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, (int, float)):
+        return value + 1
+    if isinstance(value, str):
+        return value[::-1] + "?"
+    if isinstance(value, list):
+        return [_changed(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _changed(v) for k, v in value.items()}
+    return value
+
+
+def misanswered(kind: str, answer: Answer) -> Answer:
+    """What a version under an ``answers`` fault returns instead of ``answer``."""
+    if kind == "error":
+        return 500, {"Content-Type": "application/json"}, json.dumps({"error_code": "INTERNAL_ERROR"})
+    status, headers, text = answer
+    try:
+        body = json.loads(text)
+    except ValueError:
+        return answer
+    return status, headers, json.dumps(_changed(body))
+
+
 class Relay:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, answers: Callable[[], Mapping[str, str]] = dict) -> None:
         self._store = store
+        self._answers = answers
+        """The ``answers`` faults in force (versions that answer wrongly or fail)."""
         self._turns: dict[str, int] = {}
         self._lock = threading.Lock()
 
@@ -53,7 +84,17 @@ class Relay:
         pods = [p for s in reversed(candidates) for p in self._store.pods(s.id) if p.ready]
         if not pods:
             return 503, {"Content-Type": "text/plain"}, "no healthy upstream"
-        return _send(self._next_pod(group.id, pods).port, path, body)
+        pod = self._next_pod(group.id, pods)
+        fault = self._fault(group, next(s for s in candidates if s.id == pod.service_id))
+        if fault == "error":
+            return misanswered(fault, (500, {}, ""))
+        answer = _send(pod.port, path, body)
+        return misanswered(fault, answer) if fault else answer
+
+    def _fault(self, group: ServiceGroup, service: ServiceVersion) -> str | None:
+        answers = self._answers()
+        keys = (service.id, service.spec.get("_TiOneServiceId", service.id), f"{group.name}/{service.version}")
+        return next((answers[k] for k in keys if k in answers), None)
 
     def _routed(self, group: ServiceGroup) -> list[ServiceVersion]:
         """The versions a call may go to: every running one, or, once a traffic split is set, one drawn by weight."""

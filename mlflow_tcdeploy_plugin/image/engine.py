@@ -32,6 +32,9 @@ _UNREACHABLE_RE = re.compile(r"connection refused|no such host|i/o timeout|dial 
 class ImageError(TcDeployError):
     """Building, finding or pushing an image failed; the message says what to do."""
 
+    log_path: str = ""
+    """The full log of a failed build (a release keeps it as evidence)."""
+
 
 def where_docker() -> str:
     return os.environ.get("DOCKER_HOST") or "the default socket (unix:///var/run/docker.sock)"
@@ -198,6 +201,11 @@ class _BuildProgress:
     def failure(self, base_image: str, log_path: Path) -> ImageError:
         """The error of a failed build, with its last lines."""
         last = "\n".join(f"  {t}" for t in self.tail)
+        error = self._error(base_image, last, log_path)
+        error.log_path = str(log_path)
+        return error
+
+    def _error(self, base_image: str, last: str, log_path: Path) -> ImageError:
         if self.step == "1":  # FROM: the base image could not be had
             return ImageError(
                 f"The base image {base_image} cannot be pulled: {self.error}\nGive base_image=<an image your engine "

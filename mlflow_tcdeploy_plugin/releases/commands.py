@@ -1,5 +1,5 @@
 """``tcdeploy releases``: the releases recorded in the tracking store, as a table or JSON; ``releases show ID``: one
-release's timeline."""
+release's timeline; ``rollout promote|rollback ID``: a held or interrupted rollout moved on or undone by hand."""
 
 from __future__ import annotations
 
@@ -9,11 +9,13 @@ import sys
 from datetime import datetime, timezone
 from typing import Any
 
+from .history import STATUSES
+
 
 def add_parser(sub: Any) -> None:
     p = sub.add_parser("releases", help="list the releases recorded in the MLflow tracking store")
     p.add_argument("--model", help="only the releases of this registered model")
-    p.add_argument("--status", help="only releases in this status: running, succeeded, failed, interrupted")
+    p.add_argument("--status", help="only releases in this status: " + ", ".join(STATUSES))
     p.add_argument("--experiment", help="where releases are recorded (default: the release_experiment option's)")
     p.add_argument("--limit", type=int, default=100, help="the newest N (default: 100)")
     p.add_argument("--format", choices=("table", "json"), default="table")
@@ -23,6 +25,45 @@ def add_parser(sub: Any) -> None:
     one.add_argument("release_id")
     one.add_argument("--format", choices=("table", "json"), default="table")
     one.set_defaults(func=_run_show)
+    rollout = sub.add_parser("rollout", help="move a held rollout on, or roll one back, by its release ID")
+    verbs = rollout.add_subparsers(dest="rollout_command", required=True)
+    forward = verbs.add_parser("promote", help="check the held step, then move to the next (or finish)")
+    forward.add_argument("release_id")
+    forward.set_defaults(func=lambda args: _act("promote", args.release_id))
+    back = verbs.add_parser("rollback", help="put the weights back as before the release and stop the new version")
+    back.add_argument("release_id")
+    back.set_defaults(func=lambda args: _act("rollback", args.release_id))
+    promote = sub.add_parser("promote", help="deploy what a succeeded release verified to another target, unbuilt")
+    promote.add_argument("release_id")
+    promote.add_argument(
+        "--target", "-t", required=True, help="the target URI to deploy to (another than the release's)"
+    )
+    promote.add_argument("--name", required=True, help="the endpoint to create (or, with --endpoint, a version's name)")
+    promote.add_argument("--endpoint", help="add a version to this existing endpoint instead")
+    promote.add_argument("-C", "--config", action="append", default=[], metavar="KEY=VALUE", help="a deployment option")
+    promote.set_defaults(func=_run_promote)
+
+
+def _run_promote(args: argparse.Namespace) -> int:
+    from .. import TcDeploymentClient
+
+    malformed = [item for item in args.config if "=" not in item]
+    if malformed:
+        print(f"tcdeploy promote: -C takes KEY=VALUE, not {malformed[0]!r}", file=sys.stderr)
+        return 2
+    config = dict(item.split("=", 1) for item in args.config)
+    return _guarded(
+        lambda: TcDeploymentClient(args.target).promote_release(args.release_id, args.name, config, args.endpoint),
+        "json",
+        str,
+        "promote",
+    )
+
+
+def _act(verb: str, release_id: str) -> int:
+    from . import actions
+
+    return _guarded(lambda: getattr(actions, verb)(release_id), "json", str, f"rollout {verb}")
 
 
 def _run_list(args: argparse.Namespace) -> int:
@@ -39,13 +80,13 @@ def _run_show(args: argparse.Namespace) -> int:
     return _guarded(lambda: show(args.release_id), args.format, _timeline)
 
 
-def _guarded(read: Any, form: str, render: Any) -> int:
+def _guarded(read: Any, form: str, render: Any, command: str = "releases") -> int:
     from mlflow.exceptions import MlflowException
 
     try:
         found = read()
     except MlflowException as exc:
-        print(f"tcdeploy releases: {exc.message}", file=sys.stderr)
+        print(f"tcdeploy {command}: {exc.message}", file=sys.stderr)
         return 2
     print(json.dumps(found, indent=2) if form == "json" else render(found))
     return 0

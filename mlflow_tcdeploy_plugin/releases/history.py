@@ -10,9 +10,26 @@ from typing import Any
 from mlflow.protos.databricks_pb2 import RESOURCE_DOES_NOT_EXIST
 
 from ..errors import TcDeployError, invalid
-from .record import FAILED, HOST, INTERRUPTED, PID, REASON, RUNNING, STAGE, STAGES, STATUS, SUCCEEDED, stage_tag
+from ..log import get_logger
+from .record import (
+    FAILED,
+    HOST,
+    INTERRUPTED,
+    PAUSED,
+    PID,
+    REASON,
+    ROLLED_BACK,
+    RUNNING,
+    STAGE,
+    STAGES,
+    STATUS,
+    SUCCEEDED,
+    stage_tag,
+)
 
-STATUSES = (RUNNING, SUCCEEDED, FAILED, INTERRUPTED)
+logger = get_logger(__name__)
+STATUSES = (RUNNING, PAUSED, SUCCEEDED, FAILED, ROLLED_BACK, INTERRUPTED)
+"""Every status a release can be read in."""
 FACTS = (
     "model_uri",
     "model_name",
@@ -27,6 +44,9 @@ FACTS = (
     "gate_coverage",
     "image",
     "image_digest",
+    "verify",
+    "rollout_weight",
+    "promoted_from",
 )
 """What a release learned, each a ``tcdeploy.<fact>`` tag (empty when it did not get that far)."""
 
@@ -50,7 +70,8 @@ def list_releases(
     if status is not None and status not in STATUSES:
         raise invalid(f"status must be one of {', '.join(STATUSES)}, not {status!r}.")
     filters = [f"tags.`tcdeploy.model_name` = '{_quoted(model)}'"] if model else []
-    if status in (SUCCEEDED, FAILED):  # running ones may turn out interrupted when read: those are filtered here
+    # Running ones may turn out interrupted when read: those are filtered below.
+    if status in (SUCCEEDED, FAILED, PAUSED, ROLLED_BACK):
         filters.append(f"tags.`{STATUS}` = '{status}'")
     client = _client()
     found = client.get_experiment_by_name(experiment)
@@ -61,6 +82,32 @@ def list_releases(
     )
     shown = [summary(_settled(client, run)) for run in runs]
     return [r for r in shown if status is None or r["status"] == status]
+
+
+def latest_for(deployment_id: str, experiment: str) -> dict[str, Any] | None:
+    """The newest release of a deployment (``{id, status, stage}``), when a tracking store is configured and has one;
+    a store that cannot be read hides it (get_deployment must not fail on the record)."""
+    from mlflow.exceptions import MlflowException
+    from mlflow.tracking._tracking_service.utils import is_tracking_uri_set
+
+    if not is_tracking_uri_set():  # the default store would be created in the working directory
+        return None
+    try:
+        client = _client()
+        found = client.get_experiment_by_name(experiment)
+        runs = found and client.search_runs(
+            [found.experiment_id],
+            f"tags.`tcdeploy.deployment` = '{_quoted(deployment_id)}'",
+            max_results=1,
+            order_by=["start_time DESC"],
+        )
+    except MlflowException as exc:
+        logger.info("tcdeploy: the releases of %s cannot be read: %s", deployment_id, exc.message)
+        return None
+    if not runs:
+        return None
+    tags = runs[0].data.tags
+    return {"id": runs[0].info.run_id, "status": tags.get(STATUS), "stage": tags.get(STAGE)}
 
 
 def show(release_id: str) -> dict[str, Any]:

@@ -27,17 +27,25 @@ from ..log import get_logger
 
 logger = get_logger(__name__)
 
-STAGES = ("resolve", "gate", "build", "deploy", "wait")
-"""A release's stages in order (build only with image_repository, wait only with wait=true)."""
+STAGES = ("resolve", "gate", "build", "deploy", "wait", "verify", "rollout")
+"""A release's stages in order (build only with image_repository, wait only with wait=true, verify when the model
+has an input example, rollout with the rollout option)."""
 STATUS, STAGE, REASON = "tcdeploy.release.status", "tcdeploy.release.stage", "tcdeploy.release.reason"
 PID, HOST = "tcdeploy.release.pid", "tcdeploy.release.host"
 RUNNING, SUCCEEDED, FAILED, INTERRUPTED = "running", "succeeded", "failed", "interrupted"
+PAUSED, ROLLED_BACK, SKIPPED = "paused", "rolled_back", "skipped"
 MAX_TAG = 5000
 """MLflow's limit on a tag value (longer reasons are cut)."""
 
 
 def stage_tag(name: str) -> str:
     return f"tcdeploy.stage.{name}"
+
+
+class Stage:
+    """A running stage: set ``paused`` (why) to leave the release paused at it rather than done with it."""
+
+    paused: str = ""
 
 
 class ReleaseRecord:
@@ -47,6 +55,16 @@ class ReleaseRecord:
         self._client = client
         self.run_id = run_id
         self._required = required
+
+    @property
+    def writing(self) -> bool:
+        """Whether the release is being recorded (not with record=off, nor after a failed write under auto)."""
+        return self._client is not None and self.run_id is not None
+
+    def attach(self) -> ReleaseRecord:
+        """Go on writing a release recorded earlier (a rollout promoted or rolled back by hand), from this process."""
+        self._tags({PID: str(os.getpid()), HOST: socket.gethostname(), STATUS: RUNNING, REASON: ""})
+        return self
 
     @classmethod
     def start(cls, mode: str, experiment: str, facts: Mapping[str, str]) -> ReleaseRecord:
@@ -92,6 +110,21 @@ class ReleaseRecord:
         """Facts learned on the way (deployment, endpoint, image), as ``tcdeploy.<name>`` tags."""
         self._tags({f"tcdeploy.{k}": str(v) for k, v in facts.items() if v not in (None, "")})
 
+    def fix(self, **facts: Any) -> None:
+        """Facts later actions rely on (rollout promote and rollback, promote to another target): tags, and params,
+        which MLflow never lets change, so that a tag edited to point elsewhere is found out (``actions.read``)."""
+        facts = {f"tcdeploy.{k}": str(v) for k, v in facts.items() if v not in (None, "")}
+        if self.run_id and facts:
+            from mlflow.entities import Param, RunTag
+
+            params, tags = [Param(k, v) for k, v in facts.items()], [RunTag(k, v) for k, v in facts.items()]
+            self._write(lambda c: c.log_batch(self.run_id, params=params, tags=tags))
+
+    def text(self, text: str, path: str) -> None:
+        """A piece of evidence written here (verification payloads and answers)."""
+        if self.run_id:
+            self._write(lambda c: c.log_text(self.run_id, text, path))
+
     def _tags(self, tags: Mapping[str, str]) -> None:
         if self.run_id and tags:
             from mlflow.entities import RunTag
@@ -106,19 +139,35 @@ class ReleaseRecord:
                 self._write(lambda c, path=path: c.log_artifact(self.run_id, str(path), folder))
 
     @contextmanager
-    def stage(self, name: str) -> Iterator[None]:
-        """Record ``name`` running, then its outcome and duration; a failure ends the release at this stage."""
+    def stage(self, name: str) -> Iterator[Stage]:
+        """Record ``name`` running, then its outcome and duration; a failure ends the release at this stage (its
+        status from the exception's ``release_status``: failed, or rolled_back); a stage can pause the release."""
         self._tags({STAGE: name, stage_tag(name): RUNNING})
         started = time.monotonic()
+        handle = Stage()
         try:
-            yield
+            yield handle
         except (KeyboardInterrupt, SystemExit) as exc:
             self._end(name, INTERRUPTED, f"interrupted ({type(exc).__name__})", started)
             raise
         except Exception as exc:
-            self._end(name, FAILED, getattr(exc, "message", None) or str(exc) or type(exc).__name__, started)
+            status = getattr(exc, "release_status", FAILED)
+            self._end(name, status, getattr(exc, "message", None) or str(exc) or type(exc).__name__, started)
             raise
-        self._stage_done(name, started)
+        if handle.paused:
+            self._pause(name, started, handle.paused)
+        else:
+            self._stage_done(name, started)
+
+    def skip(self, name: str, why: str) -> None:
+        """A stage that had nothing to do, and why (a model without an input example is not verified)."""
+        self._tags({stage_tag(name): SKIPPED, f"tcdeploy.{name}": why})
+
+    def _pause(self, name: str, started: float, why: str) -> None:
+        """The release waits for a person (a rollout held for ``tcdeploy rollout promote``): it stays open."""
+        if self.run_id:
+            self._seconds(name, started)
+            self._tags({stage_tag(name): PAUSED, STATUS: PAUSED, STAGE: name, REASON: why})
 
     def _stage_done(self, name: str, started: float) -> None:
         if self.run_id:

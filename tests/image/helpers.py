@@ -43,6 +43,13 @@ class Docker:
         return [e for e in events if since * 1e9 <= e.get("timeNano", 0) <= until * 1e9]  # the API counts in seconds
 
 
+def builds_and_pushes(events: list[dict[str, Any]]) -> tuple[int, int]:
+    """Counted on the engine: images tagged by a build, and pushes (a build tags what it made)."""
+    tags = [e for e in events if e.get("Type") == "image" and e.get("Action") == "tag"]
+    pushes = [e for e in events if e.get("Type") == "image" and e.get("Action") == "push"]
+    return len(tags), len(pushes)
+
+
 def unavailable(why: str) -> None:
     if under_ci():
         pytest.fail(f"{why}; under CI the image tests must run (./build.sh test starts tools/docker-engine.sh)")

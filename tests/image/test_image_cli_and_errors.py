@@ -22,9 +22,9 @@ from mlflow.exceptions import MlflowException
 
 from mlflow_tcdeploy_plugin import TcDeploymentClient
 from mlflow_tcdeploy_plugin.emulator.replicas import free_port
+from mlflow_tcdeploy_plugin.releases import history
 from tests.helpers import Cloud, GateEnv, Registry, register_model, watch_secret
-from tests.image.helpers import Docker
-from tests.image.test_images import _builds_and_pushes
+from tests.image.helpers import Docker, builds_and_pushes
 
 pytestmark = pytest.mark.replicas
 
@@ -77,7 +77,7 @@ def test_tcdeploy_build_exit_codes(
     local_index = _build_args(docker_engine)[:4]
     refused = _cli(f"models:/{gate_models['critical'].model_name}/1", *local_index, env=gate_env.env)
     assert refused.returncode == 1 and "CVE-2020-14343" in refused.stderr
-    assert _builds_and_pushes(docker_engine.events(since, time.time())) == (0, 0)  # refused before any build
+    assert builds_and_pushes(docker_engine.events(since, time.time())) == (0, 0)  # refused before any build
 
     broken = _cli(uri, *_build_args(docker_engine, "127.0.0.1:5999/nowhere"), env={**cloud.env, **gate_env.env})
     assert broken.returncode == 2 and "127.0.0.1:5999 is unreachable" in broken.stderr
@@ -201,7 +201,7 @@ def test_registry_unreachable(cloud: Cloud, image_model: Registry, docker_engine
     since = time.time()
     error = _refused(cloud, image_model, docker_engine.options(image_repository="127.0.0.1:5999/nowhere"))
     assert error.error_code == "TEMPORARILY_UNAVAILABLE" and "127.0.0.1:5999 is unreachable" in error.message
-    assert _builds_and_pushes(docker_engine.events(since, time.time())) == (0, 0)
+    assert builds_and_pushes(docker_engine.events(since, time.time())) == (0, 0)
 
 
 def test_push_denied(cloud: Cloud, image_model: Registry, docker_engine: Docker, denying_registry: str) -> None:
@@ -236,6 +236,10 @@ def test_a_failed_build_shows_its_last_lines_and_log(
     log = message.rsplit("Full log: ", 1)[1].strip()
     assert log.endswith("build-env.log") and "tcdeploy-no-such-package" in Path(log).read_text()
     assert "CreateMLModelServices" not in cloud.actions()
+    release = history.show(history.list_releases("tcdeploy-releases", broken.model_name)[0]["id"])
+    assert (release["status"], release["stage"]) == ("failed", "build") and "failed at step" in release["reason"]
+    assert [s["stage"] for s in release["stages"]] == ["resolve", "gate", "build"]
+    assert "evidence/build/build-env.log" in release["artifacts"]
 
 
 def test_registry_credentials_go_to_the_service_and_nowhere_else(

@@ -12,7 +12,7 @@ from mlflow import MlflowClient
 
 from mlflow_tcdeploy_plugin import TcDeploymentClient
 from tests.helpers import FAST, Cloud, Registry, register_model
-from tests.image.helpers import Docker
+from tests.image.helpers import Docker, builds_and_pushes
 
 pytestmark = pytest.mark.replicas
 
@@ -26,13 +26,6 @@ PLUGIN_LABELS = (
     "mlflow.version",
 )
 MODEL_LABELS = ("model_key", "model.uri", "model.id", "model.version", "model.run_id")
-
-
-def _builds_and_pushes(events: list[dict[str, Any]]) -> tuple[int, int]:
-    """Counted on the engine: images tagged by a build, and pushes (a build tags what it made)."""
-    tags = [e for e in events if e.get("Type") == "image" and e.get("Action") == "tag"]
-    pushes = [e for e in events if e.get("Type") == "image" and e.get("Action") == "push"]
-    return len(tags), len(pushes)
 
 
 def test_the_first_deployment_builds_pushes_and_serves(
@@ -87,7 +80,7 @@ def test_an_unchanged_model_builds_and_pushes_nothing(
         config={"wait": "false", **docker_engine.options()},
         endpoint="img-iris",
     )
-    assert _builds_and_pushes(docker_engine.events(since, time.time())) == (0, 0)
+    assert builds_and_pushes(docker_engine.events(since, time.time())) == (0, 0)
     assert again["image"]["built"] == [] and again["image"]["pushed"] == []
     assert again["image"]["reference"] == first["image"]["reference"]
     TcDeploymentClient().delete_deployment(again["name"])
@@ -108,7 +101,7 @@ def test_a_new_version_with_the_same_requirements_builds_only_the_model_image(
     image = updated["image"]
     assert image["env_key"] == first["image"]["env_key"] and image["model_key"] != first["image"]["model_key"]
     assert image["built"] == [image["tag"]] and image["pushed"] == [image["tag"]]
-    assert _builds_and_pushes(docker_engine.events(since, time.time())) == (1, 1)
+    assert builds_and_pushes(docker_engine.events(since, time.time())) == (1, 1)
     assert image["seconds"] <= 0.15 * first["image"]["seconds"], (image["seconds"], first["image"]["seconds"])
     assert updated["status"] == "RUNNING"
     answer = TcDeploymentClient().predict(first["name"], retrained.features)["predictions"]
