@@ -33,6 +33,8 @@ class Checks:
     calls: int
     tolerance: float
     required: bool = False
+    unverifiable: str = "the model has no input example (verify_input gives one)"
+    """Why there is no payload (what a skipped verify stage records)."""
     baseline: list[Any] = field(default_factory=list)
     """What the endpoint answered the payload before the release (while it still serves other versions)."""
 
@@ -40,7 +42,12 @@ class Checks:
     def plan(cls, model_path: str, options: dict[str, Any], rollout: bool) -> Checks:
         """Refuses, before anything is deployed, a release that must verify and has nothing to verify with."""
         mode = opt.value(options, "verify")
-        found = None if mode == "off" else verify.payload_for(model_path, options.get("verify_input"))
+        try:
+            found = None if mode == "off" else verify.payload_for(model_path, options.get("verify_input"))
+        except ImportError as exc:  # mlflow-skinny alone: no numpy or pandas to load a model with
+            if mode == "required" or rollout:
+                raise invalid(f"Verification loads the model here, and {exc.name} is missing: {verify.SKINNY}") from exc
+            return cls(model_path, None, "", 0, 0.0, unverifiable=f"{exc.name} is missing here ({verify.SKINNY})")
         if found is None and (mode == "required" or rollout):
             why = "a rollout checks each step with it" if rollout else "verify=required"
             raise invalid(
@@ -68,7 +75,7 @@ class Checks:
     def verify_stage(self, record: ReleaseRecord, backend: Backend, deployment: Deployment) -> None:
         """Calls through the endpoint's address; a failed check fails the release (the deployment keeps running)."""
         if self.payload is None:
-            record.skip("verify", "the model has no input example (verify_input gives one)")
+            record.skip("verify", self.unverifiable)
             return
         if deployment.weight == 0:
             why = "it takes no traffic (weight 0): no call would reach it"

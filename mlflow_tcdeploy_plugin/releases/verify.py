@@ -23,6 +23,11 @@ logger = get_logger(__name__)
 
 MAX_SHOWN = 200
 """Characters of a value quoted in a mismatch."""
+SKINNY = (
+    "install full MLflow (or numpy and pandas with the model's requirements) where you deploy from, or deploy with "
+    "verify=off"
+)
+"""What to do where verification cannot load the model: mlflow-skinny alone has neither numpy nor pandas."""
 EVIDENCE = ("example.json", "expected.json", "baseline.json")
 """What a release keeps of its verification (under ``evidence/verify/``): the payload, the model's own answer, and
 what the endpoint answered before the release."""
