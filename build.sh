@@ -7,6 +7,8 @@
 #   ./build.sh lint                 ruff check, ruff format --check and mypy
 #   ./build.sh bench [--quick]      every benchmark, side by side with its baseline: a table, and benchmarks/results.json
 #   ./build.sh emulator [args]      run `tcdeploy emulator` from the venv
+#   ./build.sh ui                   the release pages in MLflow's server (basic-auth) on the embedded emulator, with a
+#                                   registered model: open the printed address and release it
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -28,6 +30,8 @@ case "$task" in
         # The image tests need a Docker engine, a base image and a registry: started here where the machine allows
         # (root, Debian); elsewhere they skip, and under CI they fail.
         if engine=$(tools/docker-engine.sh .venv/bin/python); then eval "$engine"; fi
+        # The release pages are tested in Debian's headless Chromium (driven by Playwright).
+        tools/install-chromium.sh || true
         .venv/bin/ruff check .
         .venv/bin/ruff format --check .
         .venv/bin/mypy
@@ -55,8 +59,13 @@ case "$task" in
         venv
         exec .venv/bin/tcdeploy emulator "$@"
         ;;
+    ui)
+        venv
+        PYTHON=.venv/bin/python tools/install-trivy.sh .venv/bin
+        PATH="$PWD/.venv/bin:$PATH" exec demo/ui.sh
+        ;;
     *)
-        sed -n '2,10p' "$0"
+        sed -n '2,12p' "$0"
         exit 2
         ;;
 esac

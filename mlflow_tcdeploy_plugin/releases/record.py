@@ -14,8 +14,9 @@ import getpass
 import os
 import socket
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,12 @@ RUNNING, SUCCEEDED, FAILED, INTERRUPTED = "running", "succeeded", "failed", "int
 PAUSED, ROLLED_BACK, SKIPPED = "paused", "rolled_back", "skipped"
 MAX_TAG = 5000
 """MLflow's limit on a tag value (longer reasons are cut)."""
+
+
+ANNOUNCE: ContextVar[Callable[[str], None] | None] = ContextVar("tcdeploy_release_announce", default=None)
+"""Told each release's run ID as soon as it is recorded (the release page answers with it at once)."""
+ACTOR: ContextVar[str | None] = ContextVar("tcdeploy_release_actor", default=None)
+"""Who starts the releases of this context, when it is not this process's user (a page's signed-in user)."""
 
 
 def stage_tag(name: str) -> str:
@@ -77,6 +84,9 @@ class ReleaseRecord:
         record.run_id = record._guarded(lambda: record._create(experiment, tags))
         if record.run_id:
             logger.info("tcdeploy: recording release %s in experiment %s", record.run_id, experiment)
+            announce = ANNOUNCE.get()
+            if announce is not None:
+                announce(record.run_id)
         return record
 
     def _create(self, experiment: str, tags: Mapping[str, str]) -> str:
@@ -201,6 +211,6 @@ def _experiment_id(client: Any, name: str) -> str:
 def _user() -> str:
     """The MLflow user where the tracking store has one, else this machine's."""
     try:
-        return os.environ.get("MLFLOW_TRACKING_USERNAME") or getpass.getuser()
+        return ACTOR.get() or os.environ.get("MLFLOW_TRACKING_USERNAME") or getpass.getuser()
     except (KeyError, OSError):
         return "unknown"
