@@ -25,11 +25,17 @@ def models() -> list[dict[str, Any]]:
     latest = _latest_releases()
     shown = []
     for model in client.search_registered_models(max_results=MAX_MODELS):
-        versions = client.search_model_versions(f"name = '{history._quoted(model.name)}'")
+        versions = client.search_model_versions(_name_filter(model.name)) if _name_filter(model.name) else []
         rows = [_version_row(v, latest.get((model.name, str(v.version)))) for v in versions]
         rows.sort(key=lambda r: -int(r["version"]))
         shown.append({"name": model.name, "description": model.description or "", "versions": rows})
     return shown
+
+
+def _name_filter(name: str) -> str:
+    """A search filter for one model name (quoted with whichever quote it does not hold; empty if it holds both)."""
+    quote = "'" if "'" not in name else '"' if '"' not in name else ""
+    return f"name = {quote}{name}{quote}" if quote else ""
 
 
 def _latest_releases() -> dict[tuple[str, str], dict[str, Any]]:

@@ -11,10 +11,8 @@ from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import PERMISSION_DENIED, RESOURCE_DOES_NOT_EXIST
 
 from ..errors import invalid
-from ..log import get_logger
 from . import jobs, reading
 
-logger = get_logger(__name__)
 HERE = Path(__file__).parent
 ASSETS = ("app.js", "style.css")
 blueprint = Blueprint("tcdeploy", __name__, url_prefix="/tcdeploy", template_folder=str(HERE / "templates"))
@@ -53,17 +51,17 @@ def _page(template: str, **values: Any) -> str:
 
 @blueprint.get("/")
 def models_page() -> str:
-    return _page("models.html", models=reading.models())
+    return _page("tcdeploy/models.html", models=reading.models())
 
 
 @blueprint.get("/release")
 def release_page() -> str:
-    return _page("release.html", release=reading.release(str(request.args.get("id", ""))))
+    return _page("tcdeploy/release.html", release=reading.release(str(request.args.get("id", ""))))
 
 
 @blueprint.get("/deployments")
 def deployments_page() -> str:
-    return _page("deployments.html", targets=reading.deployments())
+    return _page("tcdeploy/deployments.html", targets=reading.deployments())
 
 
 @blueprint.get("/assets/<name>")
@@ -78,7 +76,8 @@ def releases_json() -> Response:
     from ..releases import history
 
     model, status = request.args.get("model") or None, request.args.get("status") or None
-    return jsonify(history.list_releases(reading.EXPERIMENT, model, status, int(request.args.get("limit", 100))))
+    limit = min(max(request.args.get("limit", 100, type=int) or 100, 1), 1000)
+    return jsonify(history.list_releases(reading.EXPERIMENT, model, status, limit))
 
 
 @blueprint.get("/api/release")
@@ -152,8 +151,12 @@ def _check_readable(name: str) -> None:
 
 
 @blueprint.errorhandler(MlflowException)
-def mlflow_error(exc: MlflowException) -> tuple[Response, int]:
-    return jsonify({"error_code": exc.error_code, "message": exc.message}), exc.get_http_status_code()
+def mlflow_error(exc: MlflowException) -> tuple[Response | str, int]:
+    """JSON on the API; a page that says what went wrong on the pages."""
+    status = exc.get_http_status_code()
+    if request.path.startswith("/tcdeploy/api/"):
+        return jsonify({"error_code": exc.error_code, "message": exc.message}), status
+    return _page("tcdeploy/error.html", error_code=exc.error_code, message=exc.message), status
 
 
 @blueprint.app_errorhandler(400)

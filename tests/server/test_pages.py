@@ -155,3 +155,5 @@ def test_an_action_on_a_model_that_does_not_exist_is_refused(server: Server, bro
         headers={"X-CSRFToken": token},
     )
     assert bad.status == 400 and "replicas" in bad.json()["message"]
+    page.goto("/tcdeploy/release?id=0123456789abcdef0123456789abcdef")
+    assert "RESOURCE_DOES_NOT_EXIST" in page.inner_text("h1") and "No release" in page.inner_text(".error")
