@@ -25,7 +25,8 @@ def models() -> list[dict[str, Any]]:
     latest = _latest_releases()
     shown = []
     for model in client.search_registered_models(max_results=MAX_MODELS):
-        versions = client.search_model_versions(_name_filter(model.name)) if _name_filter(model.name) else []
+        query = _name_filter(model.name)
+        versions = client.search_model_versions(query) if query else []
         rows = [_version_row(v, latest.get((model.name, str(v.version)))) for v in versions]
         rows.sort(key=lambda r: -int(r["version"]))
         shown.append({"name": model.name, "description": model.description or "", "versions": rows})
