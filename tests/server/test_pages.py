@@ -156,4 +156,4 @@ def test_an_action_on_a_model_that_does_not_exist_is_refused(server: Server, bro
     )
     assert bad.status == 400 and "replicas" in bad.json()["message"]
     page.goto("/tcdeploy/release?id=0123456789abcdef0123456789abcdef")
-    assert "RESOURCE_DOES_NOT_EXIST" in page.inner_text("h1") and "No release" in page.inner_text(".error")
+    assert "RESOURCE_DOES_NOT_EXIST" in page.inner_text("h1") and "No release" in page.inner_text("#message")
