@@ -126,6 +126,9 @@ def test_run_local_serves_until_ctrl_c(
         stderr=subprocess.STDOUT,
         text=True,
         env={**os.environ, **cloud.env},
+        # As from a terminal: a shell's background job (a CI script run with `&`) starts with SIGINT ignored, which
+        # its children inherit, and Python then raises no KeyboardInterrupt on it.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         output = _read_until(process.stdout, "Serving ", 600)
