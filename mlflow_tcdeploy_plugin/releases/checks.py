@@ -66,7 +66,7 @@ class Checks:
             return
         for _ in range(self.calls):
             try:
-                answer = dict(_caller(backend, endpoint.group_id)(self.payload))
+                answer = dict(verify.caller(backend, endpoint.group_id)(self.payload))
             except MlflowException:
                 continue
             if answer not in self.baseline:
@@ -91,7 +91,7 @@ class Checks:
         with record.stage("verify"):
             example = self.example(record)
             group_id = str(deployment.group_id)
-            outcome = verify.check(_caller(backend, group_id), example, self.calls, self.tolerance, self.baseline)
+            outcome = verify.check(verify.caller(backend, group_id), example, self.calls, self.tolerance, self.baseline)
             record.text(json.dumps(outcome.answers), "evidence/verify/answers.json")
             record.note(verify=outcome.text())
             if not outcome.passed:
@@ -109,12 +109,6 @@ class Checks:
             record.text(text, f"evidence/verify/{name}")
         record.fix(verify_evidence=verify.evidence_digest(texts))
         return example
-
-
-def _caller(backend: Backend, group_id: str) -> Any:
-    from ..predict import decode_answer
-
-    return lambda payload: decode_answer(group_id, backend.predict(group_id, "/invocations", payload, None))
 
 
 def roll_out(

@@ -88,15 +88,13 @@ class Rollout:
         """The new version runs, and every verification call answers as the model does (below 100%, calls that
         reach the versions the endpoint had may answer as they did before the release)."""
         from ..backends.base import State
-        from ..predict import decode_answer
 
         deployment = self.backend.get_deployment(self.service_id)
         if deployment.state is not State.RUNNING:
             self.rollback(f"at {step}%: {self.service_id} is {deployment.status} ({deployment.reason or 'no reason'})")
         assert self.example is not None, "the example is computed before the first step"
-        group_id, backend = self.group_id, self.backend
         outcome = verify.check(
-            lambda payload: decode_answer(group_id, backend.predict(group_id, "/invocations", payload, None)),
+            verify.caller(self.backend, self.group_id),
             self.example,
             calls_at(self.calls, step),
             self.tolerance,

@@ -98,6 +98,13 @@ def example_for(model_path: str, payload: str, source: str) -> Example:
     return Example(payload, json.loads(out.getvalue()), source)
 
 
+def caller(backend: Any, group_id: str) -> Callable[[str], Any]:
+    """One verification call: the payload to the endpoint's ``/invocations``, the answer as predict reads it."""
+    from ..predict import decode_answer
+
+    return lambda payload: decode_answer(group_id, backend.predict(group_id, "/invocations", payload, None))
+
+
 def difference(expected: Any, got: Any, tolerance: float, where: str = "") -> str | None:
     """Where ``got`` departs from ``expected`` (numbers within ``tolerance``, relative or absolute), or None."""
     if isinstance(expected, bool) or isinstance(got, bool):
