@@ -188,6 +188,13 @@ def _rollout(value: Any) -> dict[str, Any]:
     return parse_rollout(parse_json("rollout", value))
 
 
+def _relative_url(value: Any) -> str:
+    """Checked as given, never stripped: a path with whitespace or control characters is refused (predict's guard)."""
+    from .predict import validate_relative_url
+
+    return validate_relative_url(value)
+
+
 def _verify_input(value: Any) -> str:
     from .releases.verify import read_input
 
@@ -599,6 +606,7 @@ OPTIONS: tuple[Option, ...] = (
         "Path on the service that predict calls (a plain path; see the SSRF rules).",
         "/invocations",
         scopes=(PREDICT,),
+        parse_with=_relative_url,
     ),
     Option(
         "auth_token",

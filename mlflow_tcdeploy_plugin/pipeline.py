@@ -84,27 +84,30 @@ def prepare_model(
         record.fix(image=options["image_info"]["image_url"], image_source="image_info")
     if "image_repository" not in options:
         return Prepared(model, scan, checks)
-    built, image_options = _build(record, model, options, scan)
-    record.fix(image=built.reference, image_digest=built.digest)
-    for path in sorted(built.build_dir.rglob("*")):
-        if path.name == "Dockerfile" or path.suffix == ".log":
-            folder = path.parent.relative_to(built.build_dir).as_posix()
-            record.evidence([str(path)], "evidence/build" + ("" if folder == "." else f"/{folder}"))
+    built, image_options = build(record, model, options, scan)
     return Prepared(model, scan, checks, built, image_options.pull(built.reference))
 
 
-def _build(
+def build(
     record: ReleaseRecord, model: ResolvedModel, options: dict[str, Any], scan: dict[str, Any]
 ) -> tuple[BuiltImage, ImageOptions]:
-    """The build stage; a failed build's log is kept as the release's evidence."""
+    """The build stage: the image, its Dockerfiles and build logs as evidence (a failed build's log too), and the
+    model's registry version tagged with the image it was built into."""
     from .image import ImageError
 
     try:
         with record.stage("build"):
-            return prepare.image(model, options, scan)
+            built, image_options = prepare.image(model, options, scan)
     except ImageError as exc:
         record.evidence([exc.log_path], "evidence/build")
         raise
+    record.fix(image=built.reference, image_digest=built.digest)
+    for path in sorted(built.build_dir.rglob("*")):
+        if path.name.startswith("Dockerfile") or path.suffix == ".log":
+            folder = path.parent.relative_to(built.build_dir).as_posix()
+            record.evidence([str(path)], "evidence/build" + ("" if folder == "." else f"/{folder}"))
+    prepare.tag_version(model, {prepare.IMAGE_TAG: built.reference})
+    return built, image_options
 
 
 def gate(record: ReleaseRecord, model: ResolvedModel, options: dict[str, Any]) -> dict[str, Any]:

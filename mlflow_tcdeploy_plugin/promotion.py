@@ -42,7 +42,7 @@ def options_of(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]
 
 def check_source(source: Recorded, target: str) -> None:
     """Refused before any request: a release that did not succeed or deployed no model, the same target, or an
-    image that another target cannot pull."""
+    image that another target cannot pull. A succeeded build (``tasks``) ran on no target: any target takes it."""
     from .settings import Settings
 
     if source.status != SUCCEEDED or "model_uri" not in source.facts:
@@ -51,7 +51,7 @@ def check_source(source: Recorded, target: str) -> None:
             f"The release {source.id} cannot be promoted: {why}. Only a succeeded release of a model is.",
             error_code=INVALID_STATE,
         )
-    if "target" not in source.facts or Settings.resolve(source.facts["target"]) == Settings.resolve(target):
+    if source.facts.get("target") and Settings.resolve(source.facts["target"]) == Settings.resolve(target):
         raise invalid(f"The release {source.id} ran on {target} already: promote it to another target (--target).")
     image = source.facts.get("image", "")
     if image and "@" not in image and source.facts.get("image_source") != "image_info":

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
+import urllib.request
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,7 @@ from tests.helpers import (
     start_emulator,
     under_ci,
 )
+from tests.image.helpers import EXTRA_CA, REGISTRY, SYSTEM_CA, Docker, unavailable
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -178,3 +181,35 @@ def client(cloud: Cloud) -> Any:
 
     cloud.emulator.set_faults({})
     return get_deploy_client("tcdeploy")
+
+
+@pytest.fixture(scope="session")
+def docker_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Docker]:
+    """A real Docker engine (DOCKER_HOST) and the local registry on 127.0.0.1:5000, for the session. `./build.sh
+    test` starts both (tools/docker-engine.sh); without them the tests that need them skip, and under CI they fail."""
+    try:
+        import docker
+
+        engine = docker.from_env(timeout=600)
+        engine.ping()
+    except Exception as exc:
+        unavailable(f"no Docker engine at {os.environ.get('DOCKER_HOST') or 'the default socket'} ({exc})")
+    try:
+        urllib.request.urlopen(f"http://{REGISTRY}/v2/", timeout=5).close()
+    except OSError as exc:
+        unavailable(f"no registry at {REGISTRY} ({exc})")
+    root = tmp_path_factory.mktemp("images")
+    session = uuid.uuid4().hex[:10]
+    # The system's CAs, the machine's extra ones (an intercepting proxy's), and this session's mark: the bundle
+    # is copied in the environment image's first step, so its first build here is a real first build.
+    parts = [SYSTEM_CA.read_text()] if SYSTEM_CA.is_file() else []
+    parts += [p.read_text() for p in sorted(EXTRA_CA.glob("*.crt"))] if EXTRA_CA.is_dir() else []
+    bundle = root / "ca-bundle.pem"
+    bundle.write_text("\n".join(parts) + f"\n# tcdeploy test session {session}\n")
+    repository = f"{REGISTRY}/tcdeploy-tests-{session}/iris"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TCDEPLOY_BUILD_DIR", str(root / "builds"))
+        yield Docker(engine, repository, str(bundle), root / "builds")
+    # This session's images are of no use to the next one (its CA bundle differs): free the engine's disk.
+    for image in engine.images.list(name=repository):
+        engine.images.remove(image.id, force=True)

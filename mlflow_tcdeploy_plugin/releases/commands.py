@@ -101,18 +101,19 @@ def _when(millis: int | None) -> str:
 def _table(releases: list[dict[str, Any]]) -> str:
     if not releases:
         return "No releases recorded."
-    rows = [("RELEASE", "STARTED (UTC)", "STATUS", "STAGE", "MODEL", "DEPLOYMENT")]
+    rows = [("RELEASE", "KIND", "STARTED (UTC)", "STATUS", "STAGE", "MODEL", "DEPLOYMENT")]
     for r in releases:
         model = f"{r['model_name']}/{r['model_version']}" if r["model_name"] else r["model_uri"] or "-"
-        rows.append((r["id"], _when(r["started"]), r["status"], r["stage"] or "-", model, r["deployment"] or "-"))
+        when, stage, deployment = _when(r["started"]), r["stage"] or "-", r["deployment"] or "-"
+        rows.append((r["id"], r["kind"], when, r["status"], stage, model, deployment))
     widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows)
 
 
 def _timeline(release: dict[str, Any]) -> str:
     lines = [
-        f"Release {release['id']}: {release['status']} (stage {release['stage']})",
-        f"  model {release['model_uri'] or '-'}, target {release['target']} ({release['backend']}), "
+        f"{release['kind'].capitalize()} {release['id']}: {release['status']} (stage {release['stage']})",
+        f"  model {release['model_uri'] or '-'}, target {release['target'] or '-'} ({release['backend'] or '-'}), "
         f"by {release['user'] or '-'}, started {_when(release['started'])} UTC",
     ]
     for stage in release["stages"]:

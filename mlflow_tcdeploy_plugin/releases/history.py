@@ -15,9 +15,11 @@ from .record import (
     FAILED,
     HOST,
     INTERRUPTED,
+    KIND,
     PAUSED,
     PID,
     REASON,
+    RELEASE,
     ROLLED_BACK,
     RUNNING,
     STAGE,
@@ -25,6 +27,7 @@ from .record import (
     STATUS,
     SUCCEEDED,
     stage_tag,
+    terminate,
 )
 
 logger = get_logger(__name__)
@@ -143,7 +146,7 @@ def _settled(client: Any, run: Any) -> Any:
     client.set_tag(run.info.run_id, STATUS, INTERRUPTED)
     client.set_tag(run.info.run_id, stage_tag(stage), INTERRUPTED)
     client.set_tag(run.info.run_id, REASON, reason)
-    client.set_terminated(run.info.run_id, "KILLED")
+    terminate(client, run.info.run_id, "KILLED")
     return client.get_run(run.info.run_id)
 
 
@@ -166,6 +169,7 @@ def summary(run: Any) -> dict[str, Any]:
     ]
     return {
         "id": run.info.run_id,
+        "kind": tags.get(KIND) or RELEASE,
         "status": tags.get(STATUS),
         "stage": tags.get(STAGE),
         "reason": tags.get(REASON, ""),

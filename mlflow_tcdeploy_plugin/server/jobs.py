@@ -1,10 +1,12 @@
-"""Actions started from the pages run in the background and answer at once with the release they act on: its
-record is their state, so the page follows it, and a reload (or another administrator) finds it again."""
+"""Actions started from the pages (a release, a version's scan or build, a rollout moved on or back) run in the
+background and answer at once with the record they write: it is their state, so the page follows it, and a reload
+(or another administrator) finds it again."""
 
 from __future__ import annotations
 
 import queue
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from mlflow.exceptions import MlflowException
@@ -24,6 +26,26 @@ def start_release(
     """A create_deployment in the background, exactly as the CLI runs it; returns its release ID once recorded, or
     raises what refused it (bad options, a model that cannot be found…) before anything was sent."""
     from .. import TcDeploymentClient
+
+    def release() -> None:
+        client = TcDeploymentClient(target)
+        client.create_deployment(name, model_uri, config={**config, "record": "required"}, endpoint=endpoint)
+
+    return _recorded(user, f"tcdeploy-release-{name}", release, model_uri)
+
+
+def start_task(user: str, kind: str, model_uri: str, config: dict[str, Any]) -> str:
+    """A version scanned, or built into its image, in the background (``tasks``); its options are checked here,
+    before it starts; returns its record's ID."""
+    from .. import tasks
+
+    options = tasks.parse(kind, config)
+    return _recorded(user, f"tcdeploy-{kind}", lambda: tasks.run(kind, model_uri, options), model_uri)
+
+
+def _recorded(user: str, thread: str, work: Callable[[], Any], model_uri: str) -> str:
+    """``work`` in a thread, as ``user``; the ID of the record it starts, as soon as it is written, or what stopped
+    it before."""
     from ..releases.record import ACTOR, ANNOUNCE
 
     started: queue.Queue[tuple[str, Any]] = queue.Queue()
@@ -32,13 +54,12 @@ def start_release(
         ANNOUNCE.set(lambda run_id: started.put(("release", run_id)))
         ACTOR.set(user)
         try:
-            client = TcDeploymentClient(target)
-            client.create_deployment(name, model_uri, config={**config, "record": "required"}, endpoint=endpoint)
-        except Exception as exc:  # the release records its own failure; the request hears of it if it is waiting
-            logger.info("tcdeploy: the release of %s on %s ended with %s", model_uri, target, exc)
+            work()
+        except Exception as exc:  # the record has its own failure; the request hears of it if it is waiting
+            logger.info("tcdeploy: %s of %s ended with %s", thread, model_uri, exc)
             started.put(("error", exc))
 
-    threading.Thread(target=run, name=f"tcdeploy-release-{name}", daemon=True).start()
+    threading.Thread(target=run, name=thread, daemon=True).start()
     try:
         kind, value = started.get(timeout=STARTED_WITHIN)
     except queue.Empty:

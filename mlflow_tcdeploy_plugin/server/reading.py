@@ -8,7 +8,9 @@ from typing import Any
 
 from ..log import get_logger
 from ..options import BY_KEY
+from ..prepare import IMAGE_TAG
 from ..releases import history
+from ..releases.record import BUILD, RELEASE, SCAN
 
 logger = get_logger(__name__)
 
@@ -27,7 +29,7 @@ def models() -> list[dict[str, Any]]:
     for model in client.search_registered_models(max_results=MAX_MODELS):
         query = _name_filter(model.name)
         versions = client.search_model_versions(query) if query else []
-        rows = [_version_row(v, latest.get((model.name, str(v.version)))) for v in versions]
+        rows = [_version_row(model.name, v, latest) for v in versions]
         rows.sort(key=lambda r: -int(r["version"]))
         shown.append({"name": model.name, "description": model.description or "", "versions": rows})
     return shown
@@ -39,24 +41,28 @@ def _name_filter(name: str) -> str:
     return f"name = {quote}{name}{quote}" if quote else ""
 
 
-def _latest_releases() -> dict[tuple[str, str], dict[str, Any]]:
-    """The newest release of each (model, version), from the records."""
-    found: dict[tuple[str, str], dict[str, Any]] = {}
+def _latest_releases() -> dict[tuple[str, str, str], dict[str, Any]]:
+    """The newest record of each kind (release, scan, build) of each (model, version)."""
+    found: dict[tuple[str, str, str], dict[str, Any]] = {}
     for release in history.list_releases(EXPERIMENT, limit=1000):
-        found.setdefault((release["model_name"], release["model_version"]), release)
+        found.setdefault((release["model_name"], release["model_version"], release["kind"]), release)
     return found
 
 
-def _version_row(version: Any, release: dict[str, Any] | None) -> dict[str, Any]:
-    tags = version.tags or {}
+def _version_row(name: str, version: Any, latest: dict[tuple[str, str, str], dict[str, Any]]) -> dict[str, Any]:
+    tags, number = version.tags or {}, str(version.version)
     return {
-        "version": str(version.version),
+        "version": number,
+        "uri": f"models:/{name}/{number}",
         "verdict": tags.get("tcdeploy.scan.status", ""),
         "coverage": tags.get("tcdeploy.scan.coverage", ""),
         "db": tags.get("tcdeploy.scan.db_updated_at", ""),
         "counts": _counts(tags.get("tcdeploy.scan.counts", "")),
         "deployments": sorted(k.removeprefix(DEPLOYMENT_TAG) for k in tags if k.startswith(DEPLOYMENT_TAG)),
-        "release": release,
+        "image": tags.get(IMAGE_TAG, ""),
+        "release": latest.get((name, number, RELEASE)),
+        "scan": latest.get((name, number, SCAN)),
+        "build": latest.get((name, number, BUILD)),
     }
 
 

@@ -1,5 +1,6 @@
-"""The blueprint: three pages (models, a release, deployments), their JSON API and two actions. basic-auth matches
-validators by exact path, so every route is a fixed path (IDs go in the query string)."""
+"""The blueprint: three pages (models, a release, deployments), their JSON API and three actions (a release; a
+version's scan or build; a rollout moved on or back). basic-auth matches validators by exact path, so every route
+is a fixed path (IDs go in the query string)."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ READ_PATHS = (
     *(f"/tcdeploy/assets/{name}" for name in ASSETS),
 )
 """What every signed-in user may GET."""
-ACTION_PATHS = ("/tcdeploy/api/releases", "/tcdeploy/api/rollout")
+ACTION_PATHS = ("/tcdeploy/api/releases", "/tcdeploy/api/tasks", "/tcdeploy/api/rollout")
 """What only administrators may POST (checked again in each view)."""
 
 
@@ -93,13 +94,21 @@ def start_release() -> tuple[Response, int]:
     from ..resolve import named
 
     _check_readable(named(model_uri)[0])
-    options = body.get("options") or {}
-    if not isinstance(options, dict):
-        raise invalid("options must be an object of option names and values.")
     endpoint = body.get("endpoint") or None
     target, name = _text(body, "target"), _text(body, "name")
-    release_id = jobs.start_release(_user(), target, name, model_uri, endpoint, options)
+    release_id = jobs.start_release(_user(), target, name, model_uri, endpoint, _options(body))
     return jsonify({"release": release_id}), 202
+
+
+@blueprint.post("/api/tasks")
+def start_task() -> tuple[Response, int]:
+    """``{"task": "scan" | "build", "model_uri", "options": {key: value}}`` → ``{"release": ID}`` (202)."""
+    body = _action_body()
+    model_uri = _text(body, "model_uri")
+    from ..resolve import named
+
+    _check_readable(named(model_uri)[0])
+    return jsonify({"release": jobs.start_task(_user(), _text(body, "task"), model_uri, _options(body))}), 202
 
 
 @blueprint.post("/api/rollout")
@@ -125,6 +134,13 @@ def _action_body() -> dict[str, Any]:
     if not isinstance(body, dict):
         raise invalid("The body must be a JSON object.")
     return body
+
+
+def _options(body: dict[str, Any]) -> dict[str, Any]:
+    options = body.get("options") or {}
+    if not isinstance(options, dict):
+        raise invalid("options must be an object of option names and values.")
+    return options
 
 
 def _text(body: dict[str, Any], key: str) -> str:

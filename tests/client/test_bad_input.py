@@ -115,6 +115,9 @@ SSRF = [
     "/%0d%0a",
     "/a b",
     "/%2f%2fevil",
+    "/predict\t",  # whitespace around the path is refused, not stripped, from config as from the endpoint argument
+    " /predict",
+    "/predict\x0c",
 ]
 
 

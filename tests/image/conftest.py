@@ -1,12 +1,8 @@
-"""Fixtures for image tests: a real Docker engine (DOCKER_HOST), the local registry on 127.0.0.1:5000 and the
-emulator of the client tests. `./build.sh test` starts the engine and registry (tools/docker-engine.sh); without
-them these tests skip, and under CI they fail."""
+"""Fixtures for image tests: the emulator of the client tests over the real Docker engine (``docker_engine``, in
+the root conftest: the release pages' build shares it), the image tests' own model and gate."""
 
 from __future__ import annotations
 
-import os
-import urllib.request
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,38 +10,8 @@ from typing import Any
 import pytest
 
 from tests.helpers import FAST, Cloud, Registry, register_model, serve_cloud
-from tests.image.helpers import EXTRA_CA, REGISTRY, SYSTEM_CA, Docker, unavailable
+from tests.image.helpers import Docker
 from tests.scan.conftest import gate_models  # noqa: F401  (models with known requirements, for gate refusals)
-
-
-@pytest.fixture(scope="session")
-def docker_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Docker]:
-    try:
-        import docker
-
-        engine = docker.from_env(timeout=600)
-        engine.ping()
-    except Exception as exc:
-        unavailable(f"no Docker engine at {os.environ.get('DOCKER_HOST') or 'the default socket'} ({exc})")
-    try:
-        urllib.request.urlopen(f"http://{REGISTRY}/v2/", timeout=5).close()
-    except OSError as exc:
-        unavailable(f"no registry at {REGISTRY} ({exc})")
-    root = tmp_path_factory.mktemp("images")
-    session = uuid.uuid4().hex[:10]
-    # The system's CAs, the machine's extra ones (an intercepting proxy's), and this session's mark: the bundle
-    # is copied in the environment image's first step, so its first build here is a real first build.
-    parts = [SYSTEM_CA.read_text()] if SYSTEM_CA.is_file() else []
-    parts += [p.read_text() for p in sorted(EXTRA_CA.glob("*.crt"))] if EXTRA_CA.is_dir() else []
-    bundle = root / "ca-bundle.pem"
-    bundle.write_text("\n".join(parts) + f"\n# tcdeploy test session {session}\n")
-    repository = f"{REGISTRY}/tcdeploy-tests-{session}/iris"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("TCDEPLOY_BUILD_DIR", str(root / "builds"))
-        yield Docker(engine, repository, str(bundle), root / "builds")
-    # This session's images are of no use to the next one (its CA bundle differs): free the engine's disk.
-    for image in engine.images.list(name=repository):
-        engine.images.remove(image.id, force=True)
 
 
 @pytest.fixture(scope="session")

@@ -125,7 +125,7 @@ def test_run_local_serves_until_ctrl_c(
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        env={**os.environ, **cloud.env},
+        env={**os.environ, **cloud.env, "PYTHONFAULTHANDLER": "1"},
         # As from a terminal: a shell's background job (a CI script run with `&`) starts with SIGINT ignored, which
         # its children inherit, and Python then raises no KeyboardInterrupt on it.
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
@@ -142,7 +142,11 @@ def test_run_local_serves_until_ctrl_c(
             assert json.loads(answer.read())["predictions"] == image_model.expected
         process.send_signal(signal.SIGINT)
         # Drained while it stops: the container's log keeps coming, and a full pipe would block its last lines.
-        process.communicate(timeout=60)
+        try:
+            process.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.send_signal(signal.SIGABRT)  # PYTHONFAULTHANDLER: every thread's stack, to see where it hangs
+            pytest.fail(f"run-local did not stop on Ctrl-C:\n{process.communicate(timeout=30)[0][-6000:]}")
     finally:
         process.kill()
     assert docker_engine.client.containers.list(all=True, filters={"name": "tcdeploy-local-local-iris"}) == []

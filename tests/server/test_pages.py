@@ -1,11 +1,13 @@
 """The release pages in a real browser: an administrator starts a release of a scikit-learn model and watches it
 run; a vulnerable model is refused with its findings table; a read-only user finds no action and is refused every
 action; names and descriptions holding HTML are shown as text; a release from the page is recorded as one from the
-CLI, and the page shows a CLI-started release."""
+CLI, and the page shows a CLI-started release; a version is scanned, then built into its image, from its row, and
+that image released on a target."""
 
 from __future__ import annotations
 
 import base64
+import json
 import subprocess
 import sys
 import urllib.error
@@ -20,12 +22,15 @@ from mlflow import MlflowClient
 from mlflow_tcdeploy_plugin.releases import history
 from mlflow_tcdeploy_plugin.server.routes import ACTION_PATHS
 from tests.helpers import register_model
+from tests.image.helpers import PIP_INDEX_URL, Docker
 from tests.server.conftest import ADMIN, READER, Server, screenshot, serving
 
 pytestmark = pytest.mark.replicas
 OPTIONS = "instance_type=TI.S.MEDIUM.POST\npoll_interval=0.2"
 TIMEOUT = 180_000
 """Milliseconds a release may take to settle on the page."""
+BUILD_TIMEOUT = 900_000
+"""A build's (its environment image is built cold when no image test ran before in the session)."""
 
 
 def _start(page: Any, model_uri: str, name: str, options: str = OPTIONS) -> str:
@@ -39,9 +44,9 @@ def _start(page: Any, model_uri: str, name: str, options: str = OPTIONS) -> str:
     return str(page.get_attribute("#release", "data-id"))
 
 
-def _settled(page: Any, status: str) -> None:
+def _settled(page: Any, status: str, timeout: int = TIMEOUT) -> None:
     """The page followed the release until it ended, then showed it as the server renders a settled release."""
-    page.wait_for_selector(f"#release[data-status={status}]", timeout=TIMEOUT)
+    page.wait_for_selector(f"#release[data-status={status}]", timeout=timeout)
     page.wait_for_load_state()
 
 
@@ -94,10 +99,89 @@ def test_a_vulnerable_model_is_refused_with_its_findings(server: Server, browser
     screenshot(page, "refused")
 
 
+def _task(page: Any, task: str, model_uri: str) -> str:
+    """Click a version's Scan or Build image button on the models page; the record's page opens; its ID."""
+    page.click(f'button[data-task="{task}"][data-model-uri="{model_uri}"]')
+    page.wait_for_url("**/tcdeploy/release?id=*")
+    return str(page.get_attribute("#release", "data-id"))
+
+
+def test_an_administrator_scans_a_version_builds_its_image_and_releases_it(
+    server: Server, browser: Any, docker_engine: Docker
+) -> None:
+    model = server.cloud.registry.model_name
+    uri = f"models:/{model}/1"
+    page = server.page(browser, ADMIN)
+    page.goto("/tcdeploy/")
+    scan_id = _task(page, "scan", uri)
+    _settled(page, "succeeded")
+    assert page.inner_text("h1").startswith("Scan")
+    assert page.locator("#stages tr td:first-child").all_inner_texts() == ["resolve", "gate"]
+    page.goto("/tcdeploy/")
+    row = page.locator("section.model", has_text=model).locator("tr", has=page.locator(f'[data-model-uri="{uri}"]'))
+    assert row.locator("td.verdict").inner_text() == "passed"
+    assert row.locator("a.record", has_text="scan succeeded").get_attribute("href").endswith(scan_id)
+
+    page.fill("#task-options input[name=image_repository]", docker_engine.repository)
+    settings = f"ca_bundle={docker_engine.ca_bundle}\npip_index_url={PIP_INDEX_URL}"
+    page.fill("#task-options textarea[name=options]", settings)
+    build_id = _task(page, "build", uri)
+    _settled(page, "succeeded", BUILD_TIMEOUT)
+    assert page.locator("#stages tr td:first-child").all_inner_texts() == ["resolve", "gate", "build"]
+    evidence = page.inner_text(".artifacts").split()
+    assert {f"evidence/build/{n}" for n in ("Dockerfile.env", "Dockerfile.model", "build-env.log")} <= set(evidence)
+    with server.tracking():
+        built = history.show(build_id)
+    assert built["kind"] == "build" and built["image"].startswith(docker_engine.repository + "@sha256:")
+    page.goto("/tcdeploy/")
+    assert built["image"] in row.locator("td.image").inner_text()
+    screenshot(page, "models-built")
+
+    # The built image, released on a target as it is (no build), from the CLI.
+    command = [sys.executable, "-m", "mlflow_tcdeploy_plugin.cli", "promote", build_id, "--target", "tcdeploy"]
+    command += ["--name", "ui-built"] + [arg for line in OPTIONS.splitlines() for arg in ("-C", line)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600, env=server.client_env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.startswith("{"), done.stdout[-3000:]  # no "View run" lines: the answer is JSON
+    with server.tracking():
+        released = history.show(json.loads(done.stdout)["release"])
+    stages = {s["stage"]: s["status"] for s in released["stages"]}
+    assert released["status"] == "succeeded" and stages["build"] == "skipped" and stages["wait"] == "succeeded"
+    assert released["image"] == built["image"] and released["promoted_from"] == build_id
+    (sent,) = [
+        r["params"]
+        for r in server.cloud.requests()
+        if r["action"] == "CreateMLModelServices" and r["params"].get("ServiceName") == "ui-built"
+    ]
+    assert sent["Services"][0]["ImageInfo"]["ImageUrl"] == built["image"]
+
+
+def test_a_scan_or_build_with_bad_input_is_refused_before_it_starts(server: Server, browser: Any) -> None:
+    page = server.page(browser, ADMIN)
+    page.goto("/tcdeploy/")
+    token = page.get_attribute('meta[name="csrf-token"]', "content")
+    uri = f"models:/{server.cloud.registry.model_name}/1"
+    with server.tracking():
+        before = len(history.list_releases("tcdeploy-releases", limit=1000))
+    refused = {
+        "deploy": ({"task": "deploy", "model_uri": uri}, "scan or build"),
+        "no repository": ({"task": "build", "model_uri": uri}, "image_repository"),
+        "image for a scan": ({"task": "scan", "model_uri": uri, "options": {"push": "true"}}, "drop push"),
+        "scan off": ({"task": "scan", "model_uri": uri, "options": {"scan": "off"}}, "not off"),
+        "deploy option": ({"task": "scan", "model_uri": uri, "options": {"replicas": "2"}}, "replicas"),
+    }
+    for case, (body, said) in refused.items():
+        answer = page.request.post("/tcdeploy/api/tasks", data=body, headers={"X-CSRFToken": token})
+        assert answer.status == 400 and said in answer.json()["message"], (case, answer.status, answer.text())
+    with server.tracking():
+        assert len(history.list_releases("tcdeploy-releases", limit=1000)) == before
+
+
 def test_a_reader_sees_no_action_and_every_action_is_refused(server: Server, browser: Any) -> None:
     page = server.page(browser, READER)
     page.goto("/tcdeploy/")
     assert page.locator("#start-release").count() == 0 and "(read only)" in page.inner_text("header")
+    assert page.locator("#task-options, button[data-task]").count() == 0
     token = page.get_attribute('meta[name="csrf-token"]', "content")
     for path in ACTION_PATHS:
         answer = page.request.post(path, data={"release": "x", "action": "rollback"}, headers={"X-CSRFToken": token})

@@ -1,5 +1,5 @@
-// The release pages' little JavaScript: start a release, promote or roll back a rollout, and follow a release
-// while it runs. Text is only ever set with textContent (values are user input).
+// The release pages' little JavaScript: start a release, scan or build a version, promote or roll back a
+// rollout, and follow a release (or a scan, or a build) while it runs. Text is only ever set with textContent (values are user input).
 "use strict";
 
 const TERMINAL = new Set(["succeeded", "failed", "rolled_back", "interrupted", "paused"]);
@@ -65,6 +65,31 @@ function wireReleaseForm() {
   });
 }
 
+function wireTaskButtons() {
+  const settings = document.getElementById("task-options");
+  if (!settings) return;
+  settings.addEventListener("submit", (event) => event.preventDefault()); // its fields serve the buttons below
+  for (const button of document.querySelectorAll("button[data-task]")) {
+    button.addEventListener("click", async () => {
+      button.disabled = true;
+      try {
+        const options = optionsFrom(settings.elements.options.value);
+        const repository = settings.elements.image_repository.value.trim();
+        if (button.dataset.task === "build" && repository) options.image_repository = repository;
+        const started = await post("api/tasks", {
+          task: button.dataset.task,
+          model_uri: button.dataset.modelUri,
+          options,
+        });
+        window.location.href = releaseHref(started.release);
+      } catch (error) {
+        showError(error.message);
+        button.disabled = false;
+      }
+    });
+  }
+}
+
 function wireRolloutButtons() {
   const release = document.getElementById("release");
   for (const button of document.querySelectorAll("button[data-rollout]")) {
@@ -116,6 +141,7 @@ async function follow(release) {
 
 document.addEventListener("DOMContentLoaded", () => {
   wireReleaseForm();
+  wireTaskButtons();
   wireRolloutButtons();
   const release = document.getElementById("release");
   if (release && !TERMINAL.has(release.dataset.status)) {
