@@ -412,6 +412,9 @@ def main(argv: list[str] | None = None) -> int:
     _build_parser(sub)
     release_commands.add_parser(sub)
     args = parser.parse_args(argv)
+    # MLflow writes "View run … at" lines to stdout when a run (a release's record) ends on a tracking server: here
+    # stdout is the command's answer (JSON that scripts parse), so they are off unless the user says otherwise.
+    os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         stream=sys.stderr,

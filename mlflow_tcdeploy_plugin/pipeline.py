@@ -18,7 +18,7 @@ from .cloud.errors import CloudError
 from .errors import TcDeployError, invalid
 from .log import get_logger
 from .releases.checks import Checks, roll_out
-from .releases.record import ReleaseRecord
+from .releases.record import IMAGE_TAG, ReleaseRecord
 from .resolve import ResolvedModel, named, resolve
 
 if TYPE_CHECKING:
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from .lookup import Lookup
 
 logger = get_logger(__name__)
+BUILT = "evidence/build"
 
 
 @dataclass
@@ -91,22 +92,20 @@ def prepare_model(
 def build(
     record: ReleaseRecord, model: ResolvedModel, options: dict[str, Any], scan: dict[str, Any]
 ) -> tuple[BuiltImage, ImageOptions]:
-    """The build stage: the image, its Dockerfiles and build logs as evidence (a failed build's log too), and the
-    model's registry version tagged with the image it was built into."""
+    """The build stage: the image, its Dockerfiles and the logs this build wrote as evidence (a failed build's log
+    too), and the model's registry version tagged with the image it was built into."""
     from .image import ImageError
 
     try:
         with record.stage("build"):
             built, image_options = prepare.image(model, options, scan)
+            record.fix(image=built.reference, image_digest=built.digest)
+            # Dockerfiles are written by every build; logs only by what was built or pushed this time.
+            record.evidence([str(p) for p in (*sorted(built.build_dir.glob("Dockerfile*")), *built.logs)], BUILT)
     except ImageError as exc:
-        record.evidence([exc.log_path], "evidence/build")
+        record.evidence([exc.log_path], BUILT)
         raise
-    record.fix(image=built.reference, image_digest=built.digest)
-    for path in sorted(built.build_dir.rglob("*")):
-        if path.name.startswith("Dockerfile") or path.suffix == ".log":
-            folder = path.parent.relative_to(built.build_dir).as_posix()
-            record.evidence([str(path)], "evidence/build" + ("" if folder == "." else f"/{folder}"))
-    prepare.tag_version(model, {prepare.IMAGE_TAG: built.reference})
+    prepare.tag_version(model, {IMAGE_TAG: built.reference})
     return built, image_options
 
 

@@ -33,8 +33,10 @@ def _invalid(url: str, why: str) -> MlflowException:
 
 def validate_relative_url(url: Any) -> str:
     """Allow only a plain path on the service; refuse anything that could point the gateway elsewhere."""
-    if not isinstance(url, str) or not url:
-        raise _invalid(str(url), "it is empty")
+    if not isinstance(url, str):
+        raise _invalid(repr(url), f"it is of type {type(url).__name__}, not a string")
+    if not url:
+        raise _invalid(url, "it is empty")
     if len(url) > MAX_URL:
         raise _invalid(url[:60] + "…", f"it is longer than {MAX_URL} characters")
     # Check the text as sent and its decoding, so %2e%2e and %2f%2f are caught; refuse double encoding (%252e).

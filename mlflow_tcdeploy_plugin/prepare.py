@@ -23,8 +23,6 @@ if TYPE_CHECKING:
     from .image import BuiltImage, ImageOptions, Provenance
 
 logger = get_logger(__name__)
-IMAGE_TAG = "tcdeploy.image"
-"""The registry version's tag naming the image it was last built into."""
 
 
 class CatalogLister:

@@ -15,7 +15,7 @@ from .errors import TcDeployError, invalid
 from .log import get_logger
 from .pipeline import Prepared, Preparer, Release, gate
 from .releases.checks import Checks
-from .releases.record import SUCCEEDED
+from .releases.record import SCAN, SUCCEEDED
 from .resolve import resolve
 
 if TYPE_CHECKING:
@@ -42,13 +42,19 @@ def options_of(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]
 
 def check_source(source: Recorded, target: str) -> None:
     """Refused before any request: a release that did not succeed or deployed no model, the same target, or an
-    image that another target cannot pull. A succeeded build (``tasks``) ran on no target: any target takes it."""
+    image that another target cannot pull. A succeeded build (``tasks``) ran on no target: any target takes its pushed
+    image; a scan built nothing to promote."""
     from .settings import Settings
 
     if source.status != SUCCEEDED or "model_uri" not in source.facts:
         why = "it deployed no model" if source.status == SUCCEEDED else f"it is {source.status}"
         raise TcDeployError(
             f"The release {source.id} cannot be promoted: {why}. Only a succeeded release of a model is.",
+            error_code=INVALID_STATE,
+        )
+    if source.facts.get("kind") == SCAN:
+        raise TcDeployError(
+            f"{source.id} is a scan: it judged the model and built nothing. Build the version (or release it).",
             error_code=INVALID_STATE,
         )
     if source.facts.get("target") and Settings.resolve(source.facts["target"]) == Settings.resolve(target):

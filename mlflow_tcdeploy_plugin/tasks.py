@@ -17,27 +17,32 @@ from .resolve import named, resolve
 KINDS = (SCAN, BUILD)
 
 
+IMAGE_ONLY = ("image_repository", "image_tag", "base_image", "push", "registry_username", "registry_password")
+"""What only a build takes (the package index, CA bundle and platform serve the gate's resolution too)."""
+
+
 def parse(kind: str, config: Mapping[str, Any] | None) -> dict[str, Any]:
     """The task's options, checked as ``tcdeploy scan`` and ``tcdeploy build`` check theirs: a build needs
-    image_repository, a scan takes none of the image options."""
+    image_repository, a scan takes none of the image's own options."""
     if kind not in KINDS:
         raise invalid(f"A task is {' or '.join(KINDS)}, not {kind!r}.")
     options = {"scan": "required", **opt.parse(config, opt.BUILD)}
     if options["scan"] == "off":
         raise invalid(f"A {kind} runs the dependency gate: scan must be required or auto, not off.")
-    if kind == SCAN:
-        given = [k for k in ("image_repository", *opt.IMAGE_KEYS) if k in options]
-        if given:
-            raise invalid(f"A scan builds no image: drop {', '.join(given)} (or build the version instead).")
-    elif "image_repository" not in options:
-        raise invalid("A build needs image_repository (e.g. ccr.ccs.tencentyun.com/ns/iris, 127.0.0.1:5000/iris).")
-    opt.check(options, opt.BUILD)
+    if kind == BUILD:
+        if "image_repository" not in options:
+            raise invalid("A build needs image_repository (e.g. ccr.ccs.tencentyun.com/ns/iris, 127.0.0.1:5000/iris).")
+        opt.check(options, opt.BUILD)
+        return options
+    given = [k for k in (*IMAGE_ONLY, "scan_image") if k in options]
+    if given:
+        raise invalid(f"A scan builds no image: drop {', '.join(given)} (or build the version instead).")
     return options
 
 
-def run(kind: str, model_uri: str, options: dict[str, Any]) -> str:
-    """Scan (and for a build, build and push) the model, recorded; returns the record's ID. Raises what stopped it
-    (the gate's refusal, a build error), after recording it."""
+def run(kind: str, model_uri: str, options: dict[str, Any]) -> None:
+    """Scan (and for a build, build and push) the model, recorded (``ANNOUNCE`` hears of the record's ID). Raises
+    what stopped it (the gate's refusal, a build error), after recording it."""
     name, version = named(model_uri)
     facts = {"model_uri": model_uri, "model_name": name, "model_version": version}
     tags = {f"tcdeploy.{k}": str(v) for k, v in facts.items() if v} | {KIND: kind}
@@ -51,4 +56,3 @@ def run(kind: str, model_uri: str, options: dict[str, Any]) -> str:
     if kind == BUILD:
         build(record, model, options, scan)
     record.succeed()
-    return str(record.run_id)

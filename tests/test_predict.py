@@ -61,6 +61,13 @@ def test_ssrf_vectors_are_refused(url: str) -> None:
     assert _code(exc) == "INVALID_PARAMETER_VALUE"
 
 
+@pytest.mark.parametrize(("url", "said"), [(5, "of type int, not a string"), (None, "not a string"), ("", "empty")])
+def test_a_relative_url_that_is_no_path_says_what_it_is(url: object, said: str) -> None:
+    with pytest.raises(MlflowException) as exc:
+        validate_relative_url(url)
+    assert _code(exc) == "INVALID_PARAMETER_VALUE" and said in exc.value.message
+
+
 def test_inputs_are_encoded_for_mlflow_scoring() -> None:
     frame = pd.DataFrame({"a": [1.0, 2.0], "b": [3.0, 4.0]})
     assert json.loads(encode_inputs(frame))["dataframe_split"]["columns"] == ["a", "b"]

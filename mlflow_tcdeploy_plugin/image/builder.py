@@ -104,6 +104,8 @@ class BuiltImage:
     pushed: list[str] = field(default_factory=list)
     reused: dict[str, str] = field(default_factory=dict)
     """Image → why it was not built again."""
+    logs: list[Path] = field(default_factory=list)
+    """The logs this build wrote (``build_dir`` is the model's, and keeps the logs of its earlier builds)."""
     seconds: float = 0.0
     """How long finding, building and pushing took."""
     image_scan: dict[str, Any] | None = None
@@ -327,6 +329,7 @@ class Builder:
             result.reused[ref] = f"pulled from the registry ({digest}, same environment key)"
             return
         self.engine.build(context, ref, labels, self.options.platform, result.build_dir / "build-env.log", base)
+        result.logs.append(result.build_dir / "build-env.log")
         result.built.append(ref)
         if self.options.pushes:
             image = self.engine.local_image(ref)
@@ -338,6 +341,7 @@ class Builder:
         ref = result.tagged
         log_path = result.build_dir / "build-model.log"
         self.engine.build(context, ref, labels, self.options.platform, log_path, result.env_image)
+        result.logs.append(log_path)
         result.built.append(ref)
         return self.engine.local_image(ref)
 
@@ -348,7 +352,9 @@ class Builder:
         if digest is not None and digest in self.engine.pushed_digest(image, repository):
             result.reused.setdefault(ref, f"already in the registry as {digest}")
             return digest
-        digest = self.engine.push(ref, self.options.auth, result.build_dir / "push.log")
+        log_path = result.build_dir / "push.log"
+        digest = self.engine.push(ref, self.options.auth, log_path)
+        result.logs += [] if log_path in result.logs else [log_path]
         result.pushed.append(ref)
         logger.info("tcdeploy: pushed %s (%s)", ref, digest)
         return digest

@@ -27,7 +27,6 @@ from .record import (
     STATUS,
     SUCCEEDED,
     stage_tag,
-    terminate,
 )
 
 logger = get_logger(__name__)
@@ -146,7 +145,7 @@ def _settled(client: Any, run: Any) -> Any:
     client.set_tag(run.info.run_id, STATUS, INTERRUPTED)
     client.set_tag(run.info.run_id, stage_tag(stage), INTERRUPTED)
     client.set_tag(run.info.run_id, REASON, reason)
-    terminate(client, run.info.run_id, "KILLED")
+    client.set_terminated(run.info.run_id, "KILLED")
     return client.get_run(run.info.run_id)
 
 

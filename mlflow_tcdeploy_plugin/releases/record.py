@@ -13,7 +13,6 @@ from __future__ import annotations
 import getpass
 import os
 import socket
-import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -37,6 +36,8 @@ PID, HOST = "tcdeploy.release.pid", "tcdeploy.release.host"
 KIND = "tcdeploy.kind"
 """What a record is: a release (a deployment; the tag is absent), or a version scanned or built on its own."""
 RELEASE, SCAN, BUILD = "release", "scan", "build"
+IMAGE_TAG = "tcdeploy.image"
+"""The registry version's tag naming the image a release or a build last built it into."""
 RUNNING, SUCCEEDED, FAILED, INTERRUPTED = "running", "succeeded", "failed", "interrupted"
 PAUSED, ROLLED_BACK, SKIPPED = "paused", "rolled_back", "skipped"
 MAX_TAG = 5000
@@ -199,31 +200,12 @@ class ReleaseRecord:
             return
         self._seconds(name, started)
         self._tags({stage_tag(name): status, STATUS: status, REASON: reason})
-        self._write(lambda c: terminate(c, self.run_id, "KILLED" if status == INTERRUPTED else "FAILED"))
+        self._write(lambda c: c.set_terminated(self.run_id, "KILLED" if status == INTERRUPTED else "FAILED"))
 
     def succeed(self) -> None:
         self._tags({STATUS: SUCCEEDED, STAGE: "done"})
         if self.run_id:
-            self._write(lambda c: terminate(c, self.run_id, "FINISHED"))
-
-
-_QUIET = "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"
-_terminating = threading.Lock()
-
-
-def terminate(client: Any, run_id: str, status: str) -> None:
-    """End the run without MLflow's "View run … at" lines, which it writes to stdout for a tracking server: the
-    plugin's stdout is its answer (JSON that CI scripts parse). MLflow reads its switch from the environment, so it
-    is set for this call only (unless the user set it)."""
-    with _terminating:
-        if _QUIET in os.environ:
-            client.set_terminated(run_id, status)
-            return
-        os.environ[_QUIET] = "true"
-        try:
-            client.set_terminated(run_id, status)
-        finally:
-            os.environ.pop(_QUIET, None)
+            self._write(lambda c: c.set_terminated(self.run_id, "FINISHED"))
 
 
 def _experiment_id(client: Any, name: str) -> str:

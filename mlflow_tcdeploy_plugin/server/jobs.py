@@ -63,7 +63,7 @@ def _recorded(user: str, thread: str, work: Callable[[], Any], model_uri: str) -
     try:
         kind, value = started.get(timeout=STARTED_WITHIN)
     except queue.Empty:
-        raise MlflowException("The release was not recorded in time: see the server log.", INTERNAL_ERROR) from None
+        raise MlflowException("The action was not recorded in time: see the server log.", INTERNAL_ERROR) from None
     if kind == "error":
         raise value
     return str(value)

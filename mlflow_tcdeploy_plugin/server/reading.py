@@ -8,9 +8,8 @@ from typing import Any
 
 from ..log import get_logger
 from ..options import BY_KEY
-from ..prepare import IMAGE_TAG
 from ..releases import history
-from ..releases.record import BUILD, RELEASE, SCAN
+from ..releases.record import BUILD, IMAGE_TAG, RELEASE, SCAN
 
 logger = get_logger(__name__)
 

@@ -92,6 +92,7 @@ def server(
         "TCDEPLOY_SCAN_CACHE_DIR": str(root / "scan-cache"),
         "TCDEPLOY_SCAN_REPORT_DIR": str(root / "reports"),
         "TCDEPLOY_PIP_INDEX_URL": package_index.url,
+        "TCDEPLOY_BUILD_DIR": str(root / "builds"),  # this module's own: nothing of an earlier run is found in it
     }
     try:
         with serving(root, registry.tracking_uri, env) as url:

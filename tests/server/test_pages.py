@@ -109,27 +109,33 @@ def _task(page: Any, task: str, model_uri: str) -> str:
 def test_an_administrator_scans_a_version_builds_its_image_and_releases_it(
     server: Server, browser: Any, docker_engine: Docker
 ) -> None:
-    model = server.cloud.registry.model_name
+    model = register_model(server.cloud.registry.tracking_uri, "ui_built").model_name  # no verdict, no image yet
     uri = f"models:/{model}/1"
     page = server.page(browser, ADMIN)
     page.goto("/tcdeploy/")
+    row = page.locator("section.model", has_text=model).locator("tr", has=page.locator(f'[data-model-uri="{uri}"]'))
+    assert row.locator("td.verdict").inner_text() == "not scanned"
+    # One set of settings for both buttons: the index and CA bundle serve the scan's resolution as the build's.
+    page.fill("#task-options input[name=image_repository]", docker_engine.repository)
+    settings = f"ca_bundle={docker_engine.ca_bundle}\npip_index_url={PIP_INDEX_URL}"
+    page.fill("#task-options textarea[name=options]", settings)
     scan_id = _task(page, "scan", uri)
     _settled(page, "succeeded")
     assert page.inner_text("h1").startswith("Scan")
     assert page.locator("#stages tr td:first-child").all_inner_texts() == ["resolve", "gate"]
     page.goto("/tcdeploy/")
-    row = page.locator("section.model", has_text=model).locator("tr", has=page.locator(f'[data-model-uri="{uri}"]'))
     assert row.locator("td.verdict").inner_text() == "passed"
     assert row.locator("a.record", has_text="scan succeeded").get_attribute("href").endswith(scan_id)
 
     page.fill("#task-options input[name=image_repository]", docker_engine.repository)
-    settings = f"ca_bundle={docker_engine.ca_bundle}\npip_index_url={PIP_INDEX_URL}"
     page.fill("#task-options textarea[name=options]", settings)
     build_id = _task(page, "build", uri)
     _settled(page, "succeeded", BUILD_TIMEOUT)
     assert page.locator("#stages tr td:first-child").all_inner_texts() == ["resolve", "gate", "build"]
     evidence = page.inner_text(".artifacts").split()
-    assert {f"evidence/build/{n}" for n in ("Dockerfile.env", "Dockerfile.model", "build-env.log")} <= set(evidence)
+    # The environment image may be the image tests' (then it has no build log here); the model image is new.
+    wrote = ("Dockerfile.env", "Dockerfile.model", "build-model.log", "push.log")
+    assert {f"evidence/build/{n}" for n in wrote} <= set(evidence), evidence
     with server.tracking():
         built = history.show(build_id)
     assert built["kind"] == "build" and built["image"].startswith(docker_engine.repository + "@sha256:")
@@ -137,10 +143,15 @@ def test_an_administrator_scans_a_version_builds_its_image_and_releases_it(
     assert built["image"] in row.locator("td.image").inner_text()
     screenshot(page, "models-built")
 
-    # The built image, released on a target as it is (no build), from the CLI.
-    command = [sys.executable, "-m", "mlflow_tcdeploy_plugin.cli", "promote", build_id, "--target", "tcdeploy"]
-    command += ["--name", "ui-built"] + [arg for line in OPTIONS.splitlines() for arg in ("-C", line)]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=600, env=server.client_env)
+    # The built image, released on a target as it is (no build), from the CLI; a scan has nothing to promote.
+    def promote(record_id: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "mlflow_tcdeploy_plugin.cli", "promote", record_id, "--target", "tcdeploy"]
+        command += ["--name", "ui-built"] + [arg for line in OPTIONS.splitlines() for arg in ("-C", line)]
+        return subprocess.run(command, capture_output=True, text=True, timeout=600, env=server.client_env)
+
+    refused = promote(scan_id)
+    assert refused.returncode == 2 and "is a scan" in refused.stderr, refused.stderr[-2000:]
+    done = promote(build_id)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.startswith("{"), done.stdout[-3000:]  # no "View run" lines: the answer is JSON
     with server.tracking():
@@ -167,6 +178,7 @@ def test_a_scan_or_build_with_bad_input_is_refused_before_it_starts(server: Serv
         "deploy": ({"task": "deploy", "model_uri": uri}, "scan or build"),
         "no repository": ({"task": "build", "model_uri": uri}, "image_repository"),
         "image for a scan": ({"task": "scan", "model_uri": uri, "options": {"push": "true"}}, "drop push"),
+        "push, no host": ({"task": "build", "model_uri": uri, "options": {"image_repository": "x", "push": 1}}, "push"),
         "scan off": ({"task": "scan", "model_uri": uri, "options": {"scan": "off"}}, "not off"),
         "deploy option": ({"task": "scan", "model_uri": uri, "options": {"replicas": "2"}}, "replicas"),
     }
@@ -190,8 +202,9 @@ def test_a_reader_sees_no_action_and_every_action_is_refused(server: Server, bro
     assert anonymous.request.get("/tcdeploy/").status == 401
     admin = server.page(browser, ADMIN)
     admin.goto("/tcdeploy/")
-    no_token = admin.request.post(ACTION_PATHS[0], data={"model_uri": "models:/x/1"})
-    assert no_token.status == 400 and "CSRF" in no_token.text()
+    for path in ACTION_PATHS:
+        no_token = admin.request.post(path, data={"model_uri": "models:/x/1"})
+        assert no_token.status == 400 and "CSRF" in no_token.text(), path
 
 
 def test_html_in_a_model_is_shown_as_text(server: Server, browser: Any) -> None:
