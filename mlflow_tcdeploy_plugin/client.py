@@ -15,21 +15,28 @@ from mlflow.deployments import BaseDeploymentClient
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import RESOURCE_ALREADY_EXISTS
 
-from . import lookup as find
-from . import options as opt
-from . import results, rules
-from .backends import option_refusal
-from .backends.base import LogQuery
-from .cloud.errors import CloudError
 from .errors import TcDeployError, invalid
 from .log import get_logger
 from .naming import to_snake
-from .predict import decode_answer, encode_inputs, validate_relative_url
 from .settings import Settings
 
 if TYPE_CHECKING:
+    from . import lookup as find
+    from . import options as opt
+    from . import predict as scoring
+    from . import results, rules
+    from .backends import base
     from .backends.base import Backend, Endpoint
+    from .cloud import errors as cloud
     from .pipeline import Release
+else:
+    from ._lazy import LazyModule
+
+    # Loaded with the first call, not with the client (benchmarks/startup.py measures the import).
+    find, opt, scoring, results, rules, base, cloud = (
+        LazyModule(f"{__package__}.{name}")
+        for name in ("lookup", "options", "predict", "results", "rules", "backends.base", "cloud.errors")
+    )
 
 logger = get_logger(__name__)
 
@@ -101,6 +108,8 @@ class TcDeploymentClient(BaseDeploymentClient):
         return find.Lookup(self.backend)
 
     def _parse(self, config: dict[str, Any] | None, scope: str) -> dict[str, Any]:
+        from .backends import option_refusal
+
         return opt.parse(config, scope, option_refusal(self.settings.backend))
 
     # --- deployments ---------------------------------------------------------------------------------------------
@@ -208,7 +217,7 @@ class TcDeploymentClient(BaseDeploymentClient):
             return
         try:
             self.backend.delete_deployment(deployment.service_id)
-        except CloudError as exc:
+        except cloud.CloudError as exc:
             if not exc.not_found:
                 raise
         logger.info("tcdeploy: deleted %s", deployment.service_id)
@@ -251,14 +260,14 @@ class TcDeploymentClient(BaseDeploymentClient):
             if url is not None and url != endpoint:
                 raise invalid("Give the relative URL once: as endpoint or as config['relative_url'].")
             url, endpoint = endpoint, None
-        url = validate_relative_url(url if url is not None else opt.value(options, "relative_url"))
+        url = scoring.validate_relative_url(url if url is not None else opt.value(options, "relative_url"))
         target = deployment_name or endpoint
         if not target:
             raise invalid("predict() needs a deployment name or an endpoint.")
-        body = encode_inputs(inputs)
+        body = scoring.encode_inputs(inputs)
         rules.check_request_size(self.backend.request_size(body), self.backend.max_request, self.backend.name)
         group_id = self._find.group_id_for(target, endpoint if deployment_name else None)
-        return decode_answer(target, self.backend.predict(group_id, url, body, options.get("auth_token")))
+        return scoring.decode_answer(target, self.backend.predict(group_id, url, body, options.get("auth_token")))
 
     # --- endpoints (service groups) ------------------------------------------------------------------------------
     def create_endpoint(self, name: str, config: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -376,7 +385,7 @@ class TcDeploymentClient(BaseDeploymentClient):
         end_time: str | None,
         keyword: str | None,
         order: str,
-    ) -> LogQuery:
+    ) -> base.LogQuery:
         if order not in ("ASC", "DESC"):
             raise invalid(f"order must be ASC or DESC, not {order!r}.")
         service_id = (
@@ -384,7 +393,7 @@ class TcDeploymentClient(BaseDeploymentClient):
             if pod_name
             else self._find.deployment(deployment_name).service_id
         )
-        return LogQuery(service_id, pod_name or None, start_time, end_time, keyword, order)
+        return base.LogQuery(service_id, pod_name or None, start_time, end_time, keyword, order)
 
     def get_pod_logs(
         self,

@@ -58,6 +58,9 @@ def test_the_entry_module_imports_nothing_heavy() -> None:
         or m.startswith("mlflow_tcdeploy_plugin.emulator")
     ]
     assert heavy == [] and "mlflow_tcdeploy_plugin.client" in client
+    # What the calls use (the option table, the rules, the backends, the payload codec) loads with the first call.
+    deferred = ("options", "lookup", "rules", "results", "predict", "backends.base", "cloud.errors")
+    assert [m for m in deferred if f"mlflow_tcdeploy_plugin.{m}" in client] == []
 
 
 @pytest.mark.parametrize(
