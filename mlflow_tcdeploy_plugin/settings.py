@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from difflib import get_close_matches
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlsplit
 
 from mlflow.exceptions import MlflowException
@@ -22,6 +23,9 @@ from mlflow.protos.databricks_pb2 import UNAUTHENTICATED
 
 from .errors import invalid
 from .log import get_logger
+
+if TYPE_CHECKING:
+    from .cloud.retry import RetryPolicy
 
 logger = get_logger(__name__)
 
@@ -35,13 +39,25 @@ ENV_EMULATOR = "TCDEPLOY_EMULATOR_URL"
 ENV_BACKEND = "TCDEPLOY_BACKEND"
 ENV_PROJECT = "TCDEPLOY_TI_PROJECT_ID"
 ENV_UINS = ("KERNEL_LOGIN_UIN", "QCLOUD_UIN")
+ENV_MAX_ATTEMPTS = "TCDEPLOY_MAX_ATTEMPTS"
+ENV_RETRY_TIMEOUT = "TCDEPLOY_RETRY_TIMEOUT"
+ENV_RETRY_MODE = "TCDEPLOY_RETRY_MODE"
 
 DEFAULT_REGION = "ap-guangzhou"
 DEFAULT_ENDPOINT = "wedata.internal.tencentcloudapi.com"
 DEFAULT_ENDPOINTS = {"wedata": DEFAULT_ENDPOINT, "tione": "tione.tencentcloudapi.com"}
 BACKENDS = tuple(DEFAULT_ENDPOINTS)
 ALLOWED_DOMAINS = ("tencentcloudapi.com", "tencentcloud.com")
-TARGET_QUERY_KEYS = ("workspace_id", "endpoint", "region", "backend", "project_id")
+TARGET_QUERY_KEYS = (
+    "workspace_id",
+    "endpoint",
+    "region",
+    "backend",
+    "project_id",
+    "max_attempts",
+    "retry_timeout",
+    "retry_mode",
+)
 
 _LABEL_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 _REGION_RE = re.compile(r"^[a-z]{2,}(?:-[a-z0-9]+)+$")
@@ -138,6 +154,13 @@ class Settings:
     """``wedata`` (WeData's model service) or ``tione`` (TI-ONE's online services)."""
     project_id: str | None = None
     """TI-ONE's ``TiProjectId``; none means the default project."""
+    retry: tuple[int, float, str] = field(default=(15, 120.0, "adaptive"), compare=False)
+    """Attempts, seconds and mode of the retry policy every call follows (not part of what a target is)."""
+
+    def retry_policy(self) -> RetryPolicy:
+        from .cloud.retry import RetryPolicy
+
+        return RetryPolicy(max_attempts=self.retry[0], timeout=self.retry[1], mode=self.retry[2])
 
     @property
     def emulated(self) -> bool:
@@ -173,9 +196,33 @@ class Settings:
             raise invalid(f"The region {region!r} is not a Tencent Cloud region name such as {DEFAULT_REGION}.")
         endpoint, protocol = _endpoint(backend, given.get("endpoint") or target.get("endpoint"), env)
         uin = next((env[v] for v in ENV_UINS if env.get(v)), None)
-        return cls(
-            secret_id, secret_key, token, region, workspace_id or None, endpoint, protocol, uin, backend, project_id
-        )
+        attempts, seconds = pick("max_attempts", ENV_MAX_ATTEMPTS), pick("retry_timeout", ENV_RETRY_TIMEOUT)
+        retry = _retry(attempts, seconds, pick("retry_mode", ENV_RETRY_MODE, "adaptive") or "adaptive")
+        scope = (workspace_id or None, endpoint, protocol, uin, backend, project_id)
+        return cls(secret_id, secret_key, token, region, *scope, retry)
+
+
+RETRY_MODES = ("adaptive", "standard")
+RETRY_BOUNDS = {"max_attempts": (1, 50), "retry_timeout": (1.0, 3600.0)}
+
+
+def _retry(attempts: str | None, timeout: str | None, mode: str) -> tuple[int, float, str]:
+    """The retry policy: attempts (1-50, default 15) and seconds (1-3600, default 120) per call, and its mode."""
+    if mode.lower() not in RETRY_MODES:
+        raise invalid(f"retry_mode must be {' or '.join(RETRY_MODES)}, not {mode!r}.")
+    found: list[float] = []
+    for name, given, default in (("max_attempts", attempts, 15.0), ("retry_timeout", timeout, 120.0)):
+        low, high = RETRY_BOUNDS[name]
+        try:
+            value = float(given) if given else default
+        except ValueError:
+            value = float("nan")
+        whole = name == "max_attempts"
+        if not low <= value <= high or (whole and not value.is_integer()):
+            kind = "a whole number" if whole else "a number of seconds"
+            raise invalid(f"{name} must be {kind} from {low:g} to {high:g}, not {given!r}.")
+        found.append(value)
+    return int(found[0]), found[1], mode.lower()
 
 
 def _credentials(given: Mapping[str, str], env: Mapping[str, str]) -> tuple[str, str, str | None]:

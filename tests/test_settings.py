@@ -105,6 +105,33 @@ def test_target_uri() -> None:
         parse_target_uri("sagemaker:/us-east-1")
 
 
+def test_the_retry_policy_comes_from_the_target_or_the_environment_and_is_no_part_of_the_target() -> None:
+    default = Settings.resolve("tcdeploy", environ=ENV)
+    assert default.retry_policy().max_attempts == 15 and default.retry_policy().mode == "adaptive"
+    env = {**ENV, "TCDEPLOY_MAX_ATTEMPTS": "4", "TCDEPLOY_RETRY_MODE": "standard"}
+    given = Settings.resolve("tcdeploy:/ap-guangzhou?retry_timeout=30&max_attempts=6", environ=env)
+    assert given.retry == (6, 30.0, "standard")
+    assert given == default  # the same target, however patiently it is called (promotion compares targets)
+
+
+@pytest.mark.parametrize(
+    ("query", "said"),
+    [
+        ("max_attempts=0", "max_attempts must be a whole number from 1 to 50"),
+        ("max_attempts=2.5", "whole number"),
+        ("max_attempts=nan", "whole number"),
+        ("retry_timeout=0.5", "retry_timeout must be a number of seconds from 1 to 3600"),
+        ("retry_timeout=soon", "number of seconds"),
+        ("retry_mode=fast", "retry_mode must be adaptive or standard"),
+        ("max_attempt=3", "Did you mean 'max_attempts'"),
+    ],
+)
+def test_a_bad_retry_setting_is_refused(query: str, said: str) -> None:
+    with pytest.raises(MlflowException) as exc:
+        Settings.resolve(f"tcdeploy:/ap-guangzhou?{query}", environ=ENV)
+    assert _code(exc) == "INVALID_PARAMETER_VALUE" and said in exc.value.message
+
+
 def test_settings_precedence_and_secrets() -> None:
     s = Settings.resolve(
         "tcdeploy:/ap-beijing?workspace_id=7",

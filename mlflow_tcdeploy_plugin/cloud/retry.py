@@ -1,4 +1,6 @@
-"""When to retry a call and how long to wait: capped exponential backoff with full jitter."""
+"""When to retry a call and how long to wait: capped exponential backoff with full jitter, within a number of
+attempts and a time budget per call; in ``adaptive`` mode throttling answers also slow the client's own request
+rate (``ratelimit``)."""
 
 from __future__ import annotations
 
@@ -7,6 +9,8 @@ from dataclasses import dataclass
 from enum import Enum
 
 from .errors import CloudError
+
+MODES = ("standard", "adaptive")
 
 
 class Safety(Enum):
@@ -22,17 +26,21 @@ class Safety(Enum):
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    max_attempts: int = 5
-    base_delay: float = 0.5
+    max_attempts: int = 15
+    """With ``timeout``, enough for calls to come through when a third of all requests fail (docs/reliability.md)."""
+    timeout: float = 120.0
+    """Seconds a call may spend on retries: no retry starts that would end after it."""
+    base_delay: float = 0.1
     max_delay: float = 20.0
+    mode: str = "adaptive"
+    """``standard`` (backoff only) or ``adaptive`` (backoff, and a request rate that throttling answers lower)."""
 
     def delay(self, attempt: int, rand: float) -> float:
         """Seconds before attempt ``attempt + 1`` (``attempt`` counts from 1); ``rand`` in [0, 1)."""
         return rand * min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
 
-    def should_retry(self, error: CloudError, attempt: int, safety: Safety) -> bool:
-        if attempt >= self.max_attempts:
-            return False
+    def retryable(self, error: CloudError, safety: Safety) -> bool:
+        """Whether sending the action again is safe and may succeed (the budget is the caller's to check)."""
         if error.throttled:
             return True  # refused before any work was done: safe for every action
         return error.network and safety is Safety.READ

@@ -16,6 +16,7 @@ from ..log import get_logger, watch_sdk_logger
 from ..redact import add_secret
 from ..settings import Settings
 from .errors import CloudError
+from .ratelimit import AdaptiveRate
 from .retry import RetryPolicy, Safety, jitter
 
 SDK_LOGGER = "tencentcloud_sdk_common"
@@ -50,6 +51,7 @@ class Transport:
         timeout: int = 60,
         sleep: Callable[[float], None] = time.sleep,
         rand: Callable[[], float] = jitter,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         from tencentcloud.common import credential
         from tencentcloud.common.common_client import CommonClient
@@ -64,9 +66,11 @@ class Transport:
         self.product = product
         self.scope = settings.scope
         self._client = CommonClient(product.service, product.version, cred, settings.region, profile)
-        self._policy = policy or RetryPolicy()
+        self._policy = policy or settings.retry_policy()
         self._sleep = sleep
         self._rand = rand
+        self._clock = clock
+        self._rate = AdaptiveRate(clock, sleep) if self._policy.mode == "adaptive" else None
 
     def __repr__(self) -> str:
         return f"Transport({self.product.service}, {self.product.scope_member}={self.scope!r})"
@@ -118,23 +122,22 @@ class Transport:
         RequestId is then empty)."""
         if self.scope:
             params = {self.product.scope_member: self.scope, **params}
-        attempt = 0
+        started, attempt = self._clock(), 0
         while True:
             attempt += 1
             try:
-                return self._once(action, params)
+                return self._sent(action, params)
             except CloudError as error:
                 if error.network and safety is Safety.CREATE and recover is not None:
                     found = recover()
                     if found is not None:
                         logger.info("%s: the first attempt had succeeded; using its result", action)
                         return found, ""
-                    retry = attempt < self._policy.max_attempts
-                else:
-                    retry = self._policy.should_retry(error, attempt, safety)
-                if not retry:
+                elif not self._policy.retryable(error, safety):
                     raise
                 delay = self._policy.delay(attempt, self._rand())
+                if attempt >= self._policy.max_attempts or self._clock() + delay > started + self._policy.timeout:
+                    raise self._spent(error, attempt, started) from error
                 logger.warning(
                     "%s: %s; retrying in %.1fs (attempt %d of %d)",
                     action,
@@ -144,3 +147,29 @@ class Transport:
                     self._policy.max_attempts,
                 )
                 self._sleep(delay)
+
+    def _sent(self, action: str, params: dict[str, Any]) -> tuple[dict[str, Any], str]:
+        """One attempt, at the client's own rate in adaptive mode (which the answer then raises or lowers)."""
+        if self._rate is None:
+            return self._once(action, params)
+        sent_at = self._rate.acquire()
+        try:
+            answer = self._once(action, params)
+        except CloudError as error:
+            if error.throttled:
+                self._rate.throttled(sent_at)
+            raise
+        self._rate.succeeded()
+        return answer
+
+    def _spent(self, error: CloudError, attempts: int, started: float) -> CloudError:
+        """The last error, saying what the retries spent (the retry budget: attempts and seconds)."""
+        policy = self._policy
+        return CloudError(
+            error.action,
+            error.code,
+            f"{error.cloud_message} [gave up after {attempts} attempts in {self._clock() - started:.1f}s; retry "
+            f"budget {policy.max_attempts} attempts, {policy.timeout:g}s: max_attempts and retry_timeout in the "
+            "target URI or TCDEPLOY_MAX_ATTEMPTS / TCDEPLOY_RETRY_TIMEOUT]",
+            error.request_id,
+        )

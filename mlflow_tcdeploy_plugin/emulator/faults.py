@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -34,6 +35,9 @@ class FaultRule:
     charset_rate: float = 0.0
     """Share of answers sent with ``Content-Type: application/json; charset=utf-8``, on which the SDK returns an
     error envelope instead of raising."""
+    rate_limit: float = 0.0
+    """Requests per second each action answers (0: no limit); more are answered ``RequestLimitExceeded``, as the
+    cloud's per-action limits do. Unlike ``throttle_rate``, a client that slows down is throttled less."""
     times: int | None = None
     """Apply to this many more matching requests only (None: no limit)."""
 
@@ -42,8 +46,8 @@ class FaultRule:
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be between 0 and 1, not {value}")
-        if self.latency < 0 or self.jitter < 0:
-            raise ValueError("latency and jitter must not be negative")
+        if self.latency < 0 or self.jitter < 0 or self.rate_limit < 0:
+            raise ValueError("latency, jitter and rate_limit must not be negative")
 
 
 @dataclass
@@ -94,6 +98,8 @@ class FaultInjector:
         self._faults = faults or Faults()
         self._random = random.Random(seed)
         self._lock = threading.Lock()
+        self._buckets: dict[str, tuple[float, float]] = {}
+        """Per action: the requests it may still answer under its rate limit, and when that was counted."""
 
     @property
     def faults(self) -> Faults:
@@ -110,7 +116,7 @@ class FaultInjector:
                 if rule.times <= 0:
                     return Decision()
                 rule.times -= 1
-            fault = None
+            fault = "throttle" if rule.rate_limit and self._over_limit(action, rule.rate_limit) else None
             for name, rate in (
                 ("drop", rule.drop_rate),
                 ("error", rule.error_rate),
@@ -118,7 +124,14 @@ class FaultInjector:
                 ("lose", rule.lose_rate),
                 ("charset", rule.charset_rate),
             ):
-                if rate and self._random.random() < rate:
+                if fault is None and rate and self._random.random() < rate:
                     fault = name
-                    break
             return Decision(rule.latency + rule.jitter * self._random.random(), fault)
+
+    def _over_limit(self, action: str, per_second: float) -> bool:
+        """A token bucket per action (a burst of one second's requests)."""
+        now = time.monotonic()
+        tokens, counted = self._buckets.get(action, (per_second, now))
+        tokens = min(per_second, tokens + (now - counted) * per_second)
+        self._buckets[action] = (tokens - 1 if tokens >= 1 else tokens, now)
+        return tokens < 1

@@ -13,6 +13,7 @@ from mlflow.exceptions import MlflowException
 
 from mlflow_tcdeploy_plugin import TcDeploymentClient
 from mlflow_tcdeploy_plugin.backends import make_backend
+from mlflow_tcdeploy_plugin.cloud.retry import RetryPolicy
 from tests.helpers import FAST, Cloud, sdk_client, wait_status
 
 pytestmark = pytest.mark.replicas
@@ -247,7 +248,8 @@ def test_cloud_errors_are_mapped(client: TcDeploymentClient, deployed: dict[str,
 def test_retries_on_throttling_and_network_errors(cloud: Cloud) -> None:
     slept: list[float] = []
     client = TcDeploymentClient()
-    client._backend = make_backend(client.settings, sleep=slept.append, rand=lambda: 1.0)
+    policy = RetryPolicy(mode="standard")  # the backoff alone (adaptive pacing is tests/client/test_retries.py's)
+    client._backend = make_backend(client.settings, sleep=slept.append, rand=lambda: 1.0, policy=policy)
     cloud.emulator.clear_request_log()
     cloud.emulator.set_faults(
         {
@@ -259,11 +261,13 @@ def test_retries_on_throttling_and_network_errors(cloud: Cloud) -> None:
     )
     assert client.list_instance_types()
     assert client.list_endpoints() is not None
-    assert slept == [0.5, 1.0, 0.5]
+    assert slept == [0.1, 0.2, 0.1]
     cloud.emulator.set_faults({"throttle_rate": 1.0})
     with pytest.raises(MlflowException) as exc:
         client.list_instance_types()
-    assert _error(exc)[0] == "REQUEST_LIMIT_EXCEEDED" and len(slept) == 3 + 4
+    assert _error(exc)[0] == "REQUEST_LIMIT_EXCEEDED" and len(slept) == 3 + 14
+    assert slept[3:] == pytest.approx([0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.4, 12.8] + [20.0] * 6)  # capped at max_delay
+    assert "gave up after 15 attempts" in exc.value.message and "retry budget 15 attempts, 120s" in exc.value.message
     cloud.emulator.set_faults({})
 
 

@@ -18,8 +18,6 @@ from typing import Any
 import pytest
 
 from mlflow_tcdeploy_plugin import TcDeploymentClient
-from mlflow_tcdeploy_plugin.backends import make_backend
-from mlflow_tcdeploy_plugin.cloud.retry import RetryPolicy
 from tests.emulator.helpers import RunningEmulator, start_emulator_process
 from tests.helpers import Registry, data, register_model, sdk_client, start_emulator, wait_for
 
@@ -33,9 +31,6 @@ FAULTS = {
     "latency": 0.0,
     "jitter": 0.02,
 }
-POLICY = RetryPolicy(max_attempts=12, base_delay=0.05, max_delay=1.0)
-"""A 35% fault rate needs more than the default 5 attempts to make every call (a few thousand here) succeed: the
-chance that 12 attempts in a row fail is 0.35^12 = 3e-6."""
 DEPLOYMENTS = 10
 PREDICTS = 50
 WAIT = {"poll_interval": "0.1", "timeout": "300"}
@@ -48,12 +43,6 @@ def model(registry: Registry) -> tuple[str, str, Registry]:
     register_model(registry.tracking_uri, "default.default.reliability")
     second = register_model(registry.tracking_uri, "default.default.reliability", seed=3)
     return "models:/default.default.reliability/1", "models:/default.default.reliability/2", second
-
-
-def _client(policy: RetryPolicy = POLICY) -> TcDeploymentClient:
-    client = TcDeploymentClient()
-    client._backend = make_backend(client.settings, policy=policy)
-    return client
 
 
 def _lifecycle(client: TcDeploymentClient, name: str, first: str, second: str, probe: list[list[float]]) -> str:
@@ -88,7 +77,7 @@ def test_ten_lifecycles_under_faults(
     for name, value in emu.env().items():
         monkeypatch.setenv(name, value)
     first, second, trained = model
-    client = _client()
+    client = TcDeploymentClient()  # the default retry policy: this fault mix is what it is chosen for
     raw = sdk_client(emu)
     try:
         emu.set_faults(FAULTS)
@@ -134,7 +123,7 @@ def test_a_killed_emulator_loses_nothing(
     for name, value in emulator.env.items():
         monkeypatch.setenv(name, value)
     first, second, trained = model
-    client = _client(RetryPolicy(max_attempts=12, base_delay=0.2, max_delay=2.0))
+    client = TcDeploymentClient()
     done: list[str] = []
     failures: list[BaseException] = []
 
