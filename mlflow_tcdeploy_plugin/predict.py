@@ -106,10 +106,17 @@ def encode_inputs(inputs: Any) -> str:
 
     if inputs is None:
         raise MlflowException("predict() needs inputs.", error_code=INVALID_PARAMETER_VALUE)
-    if type(inputs).__name__ == "DataFrame":
+    kind = type(inputs).__name__
+    if kind == "DataFrame":
         payload = _unwrap_cli_frame(inputs)
         if payload is not None:
             return json.dumps(payload, default=_plain)
+    if kind in ("DataFrame", "ndarray"):
+        from . import fastjson
+
+        fast = fastjson.frame(inputs) if kind == "DataFrame" else fastjson.array(inputs)
+        if fast is not None:
+            return fast.decode()
     if isinstance(inputs, str):
         try:
             inputs = json.loads(inputs)
