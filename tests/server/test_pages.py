@@ -232,6 +232,14 @@ def _status(url: str, user: tuple[str, str] | None, method: str = "GET") -> int:
         return int(exc.code)
 
 
+def test_mlflow_server_offers_the_app_once_the_package_is_installed() -> None:
+    shown = subprocess.run(
+        [sys.executable, "-m", "mlflow", "server", "--help"], capture_output=True, text=True, timeout=120, check=True
+    ).stdout
+    (choices,) = [line for line in shown.splitlines() if "--app-name [" in line]
+    assert "tcdeploy" in choices.split("[", 1)[1].rstrip("]").split("|")
+
+
 def test_the_pages_are_served_and_guarded_under_gunicorn_too(server: Server, tmp_path: Path) -> None:
     with serving(tmp_path, server.cloud.registry.tracking_uri, server.env, "--gunicorn-opts", "--workers 1") as url:
         assert _status(f"{url}/tcdeploy/", None) == 401
