@@ -154,7 +154,7 @@ class Settings:
     """``wedata`` (WeData's model service) or ``tione`` (TI-ONE's online services)."""
     project_id: str | None = None
     """TI-ONE's ``TiProjectId``; none means the default project."""
-    retry: tuple[int, float, str] = field(default=(15, 120.0, "adaptive"), compare=False)
+    retry: tuple[int, float, str] = field(default=(15, 120.0, "standard"), compare=False)
     """Attempts, seconds and mode of the retry policy every call follows (not part of what a target is)."""
 
     def retry_policy(self) -> RetryPolicy:
@@ -197,12 +197,12 @@ class Settings:
         endpoint, protocol = _endpoint(backend, given.get("endpoint") or target.get("endpoint"), env)
         uin = next((env[v] for v in ENV_UINS if env.get(v)), None)
         attempts, seconds = pick("max_attempts", ENV_MAX_ATTEMPTS), pick("retry_timeout", ENV_RETRY_TIMEOUT)
-        retry = _retry(attempts, seconds, pick("retry_mode", ENV_RETRY_MODE, "adaptive") or "adaptive")
+        retry = _retry(attempts, seconds, pick("retry_mode", ENV_RETRY_MODE, "standard") or "standard")
         scope = (workspace_id or None, endpoint, protocol, uin, backend, project_id)
         return cls(secret_id, secret_key, token, region, *scope, retry)
 
 
-RETRY_MODES = ("adaptive", "standard")
+RETRY_MODES = ("standard", "adaptive")
 RETRY_BOUNDS = {"max_attempts": (1, 50), "retry_timeout": (1.0, 3600.0)}
 
 

@@ -32,8 +32,9 @@ class RetryPolicy:
     """Seconds a call may spend on retries: no retry starts that would end after it."""
     base_delay: float = 0.1
     max_delay: float = 20.0
-    mode: str = "adaptive"
-    """``standard`` (backoff only) or ``adaptive`` (backoff, and a request rate that throttling answers lower)."""
+    mode: str = "standard"
+    """``standard`` (backoff only) or ``adaptive`` (backoff, and a request rate that throttling answers lower: for a
+    client that meets an API rate limit; scattered throttling slows it too, so it is not the default)."""
 
     def delay(self, attempt: int, rand: float) -> float:
         """Seconds before attempt ``attempt + 1`` (``attempt`` counts from 1); ``rand`` in [0, 1)."""
