@@ -153,7 +153,8 @@ def test_a_recovered_group_without_the_new_version_is_a_clear_error(cloud: Cloud
 def test_a_failed_env_update_after_create_says_the_deployment_exists(cloud: Cloud) -> None:
     client = TcDeploymentClient()
     client._backend = make_backend(client.settings, sleep=lambda s: None)
-    cloud.emulator.set_faults({"actions": {"UpdateMLModelService": {"error_rate": 1.0, "times": 5}}})
+    # Every attempt fails, however many the retry policy allows.
+    cloud.emulator.set_faults({"actions": {"UpdateMLModelService": {"error_rate": 1.0}}})
     with pytest.raises(MlflowException) as exc:
         client.create_deployment("half-made", MODEL, config={"wait": "false", "env": {"A": "1", "B": "2"}})
     cloud.emulator.set_faults({})
