@@ -78,8 +78,7 @@ def prepare_model(
         check()
         model = resolve(model_uri, release.lookup.backend)
         checks = Checks.plan(model.model_path, options, "rollout" in options)
-    registered = prepare.label(model)[1]
-    record.fix(model_name=registered and registered[0], model_version=registered and registered[1], run=model.run_id)
+    fix_model(record, model)
     scan = gate(record, model, options)
     if "image_info" in options:
         record.fix(image=options["image_info"]["image_url"], image_source="image_info")
@@ -87,6 +86,12 @@ def prepare_model(
         return Prepared(model, scan, checks)
     built, image_options = build(record, model, options, scan)
     return Prepared(model, scan, checks, built, image_options.pull(built.reference))
+
+
+def fix_model(record: ReleaseRecord, model: ResolvedModel) -> None:
+    """The registry version (or catalog version) and run the record's model resolved to."""
+    registered = prepare.label(model)[1]
+    record.fix(model_name=registered and registered[0], model_version=registered and registered[1], run=model.run_id)
 
 
 def build(

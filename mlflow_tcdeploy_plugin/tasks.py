@@ -10,15 +10,16 @@ from typing import Any
 from . import options as opt
 from . import prepare
 from .errors import invalid
-from .pipeline import build, gate
+from .pipeline import build, fix_model, gate
 from .releases.record import BUILD, KIND, SCAN, ReleaseRecord
 from .resolve import named, resolve
 
 KINDS = (SCAN, BUILD)
 
 
-IMAGE_ONLY = ("image_repository", "image_tag", "base_image", "push", "registry_username", "registry_password")
-"""What only a build takes (the package index, CA bundle and platform serve the gate's resolution too)."""
+RESOLUTION = ("pip_index_url", "pip_extra_index_url", "ca_bundle", "platform")
+"""Image options the gate resolves with too: a scan takes them."""
+IMAGE_ONLY = tuple(k for k in ("image_repository", *opt.IMAGE_KEYS) if k not in RESOLUTION)
 
 
 def parse(kind: str, config: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -34,7 +35,7 @@ def parse(kind: str, config: Mapping[str, Any] | None) -> dict[str, Any]:
             raise invalid("A build needs image_repository (e.g. ccr.ccs.tencentyun.com/ns/iris, 127.0.0.1:5000/iris).")
         opt.check(options, opt.BUILD)
         return options
-    given = [k for k in (*IMAGE_ONLY, "scan_image") if k in options]
+    given = [k for k in IMAGE_ONLY if k in options]
     if given:
         raise invalid(f"A scan builds no image: drop {', '.join(given)} (or build the version instead).")
     return options
@@ -50,8 +51,7 @@ def run(kind: str, model_uri: str, options: dict[str, Any]) -> None:
     record.fix(model_uri=model_uri, kind=kind)
     with record.stage("resolve"):
         model = resolve(model_uri, prepare.CatalogLister())
-    registered = prepare.label(model)[1]
-    record.fix(model_name=registered and registered[0], model_version=registered and registered[1], run=model.run_id)
+    fix_model(record, model)
     scan = gate(record, model, options)
     if kind == BUILD:
         build(record, model, options, scan)

@@ -90,10 +90,7 @@ def release_json() -> Response:
 def start_release() -> tuple[Response, int]:
     """``{"target", "name", "model_uri", "endpoint"?, "options": {key: value}}`` → ``{"release": ID}`` (202)."""
     body = _action_body()
-    model_uri = _text(body, "model_uri")
-    from ..resolve import named
-
-    _check_readable(named(model_uri)[0])
+    model_uri = _readable_model(body)
     endpoint = body.get("endpoint") or None
     target, name = _text(body, "target"), _text(body, "name")
     release_id = jobs.start_release(_user(), target, name, model_uri, endpoint, _options(body))
@@ -104,10 +101,7 @@ def start_release() -> tuple[Response, int]:
 def start_task() -> tuple[Response, int]:
     """``{"task": "scan" | "build", "model_uri", "options": {key: value}}`` → ``{"release": ID}`` (202)."""
     body = _action_body()
-    model_uri = _text(body, "model_uri")
-    from ..resolve import named
-
-    _check_readable(named(model_uri)[0])
+    model_uri = _readable_model(body)
     return jsonify({"release": jobs.start_task(_user(), _text(body, "task"), model_uri, _options(body))}), 202
 
 
@@ -134,6 +128,15 @@ def _action_body() -> dict[str, Any]:
     if not isinstance(body, dict):
         raise invalid("The body must be a JSON object.")
     return body
+
+
+def _readable_model(body: dict[str, Any]) -> str:
+    """The body's model_uri, once the registered model it names is found readable by the user."""
+    from ..resolve import named
+
+    model_uri = _text(body, "model_uri")
+    _check_readable(named(model_uri)[0])
+    return model_uri
 
 
 def _options(body: dict[str, Any]) -> dict[str, Any]:

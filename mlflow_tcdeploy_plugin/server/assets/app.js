@@ -1,5 +1,6 @@
 // The release pages' little JavaScript: start a release, scan or build a version, promote or roll back a
-// rollout, and follow a release (or a scan, or a build) while it runs. Text is only ever set with textContent (values are user input).
+// rollout, and follow a release (or a scan, or a build) while it runs. Text is only ever set with textContent
+// (values are user input).
 "use strict";
 
 const TERMINAL = new Set(["succeeded", "failed", "rolled_back", "interrupted", "paused"]);
