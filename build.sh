@@ -2,6 +2,8 @@
 # Project tasks. Each makes ./.venv (with the python3 on PATH, or $PYTHON) and installs what it needs.
 #   ./build.sh test [pytest args]   install the package with its test extras, start a Docker engine and registry
 #                                   (tools/docker-engine.sh), run ruff (lint and format), mypy and every test
+#   ./build.sh compat [VERSION...]  the MLflow compatibility matrix (tools/compat-matrix.sh): the contract, the
+#                                   lifecycle and an image build with each older MLflow the plugin supports
 #   ./build.sh demo                 the whole flow on the embedded emulator: train, register, scan, deploy,
 #                                   predict, logs, scale, delete (with the `mlflow deployments` CLI)
 #   ./build.sh lint                 ruff check, ruff format --check and mypy
@@ -37,6 +39,12 @@ case "$task" in
         .venv/bin/mypy
         .venv/bin/python -m pytest "$@"
         ;;
+    compat)
+        venv
+        PYTHON=.venv/bin/python tools/install-trivy.sh .venv/bin
+        if engine=$(tools/docker-engine.sh .venv/bin/python); then eval "$engine"; fi
+        tools/compat-matrix.sh "$@"
+        ;;
     demo)
         venv
         PYTHON=.venv/bin/python tools/install-trivy.sh .venv/bin
@@ -65,7 +73,7 @@ case "$task" in
         PATH="$PWD/.venv/bin:$PATH" exec demo/ui.sh
         ;;
     *)
-        sed -n '2,12p' "$0"
+        sed -n '2,14p' "$0"
         exit 2
         ;;
 esac

@@ -57,7 +57,7 @@ TENCENTCLOUD_ENDPOINT (default wedata.internal.tencentcloudapi.com; only *.tence
 *.tencentcloud.com hosts); credentials also from TENCENTCLOUD_SECRET_ID/KEY or ~/.tencentcloud/credentials.
 TCDEPLOY_BACKEND (wedata|tione), TCDEPLOY_TI_PROJECT_ID.
 Retries (target URI keys, or TCDEPLOY_MAX_ATTEMPTS / TCDEPLOY_RETRY_TIMEOUT / TCDEPLOY_RETRY_MODE): max_attempts
-(default 15), retry_timeout (seconds per call, default 120), retry_mode (standard, the default, or adaptive).
+(default 15), retry_timeout (seconds per call, default 120), retry_mode (adaptive, the default, or standard).
 TCDEPLOY_EMULATOR_URL=http://127.0.0.1:<port> talks to the local emulator (`tcdeploy emulator`) instead.
 
 A deployment is a service version (its name is the ServiceId); an endpoint is a service group.

@@ -197,12 +197,12 @@ class Settings:
         endpoint, protocol = _endpoint(backend, given.get("endpoint") or target.get("endpoint"), env)
         uin = next((env[v] for v in ENV_UINS if env.get(v)), None)
         attempts, seconds = pick("max_attempts", ENV_MAX_ATTEMPTS), pick("retry_timeout", ENV_RETRY_TIMEOUT)
-        retry = _retry(attempts, seconds, pick("retry_mode", ENV_RETRY_MODE, "standard") or "standard")
+        retry = _retry(attempts, seconds, pick("retry_mode", ENV_RETRY_MODE, "adaptive") or "adaptive")
         scope = (workspace_id or None, endpoint, protocol, uin, backend, project_id)
         return cls(secret_id, secret_key, token, region, *scope, retry)
 
 
-RETRY_MODES = ("standard", "adaptive")
+RETRY_MODES = ("adaptive", "standard")
 RETRY_BOUNDS = {"max_attempts": (1, 50), "retry_timeout": (1.0, 3600.0)}
 
 

@@ -107,10 +107,10 @@ def test_target_uri() -> None:
 
 def test_the_retry_policy_comes_from_the_target_or_the_environment_and_is_no_part_of_the_target() -> None:
     default = Settings.resolve("tcdeploy", environ=ENV)
-    assert default.retry_policy().max_attempts == 15 and default.retry_policy().mode == "standard"
-    env = {**ENV, "TCDEPLOY_MAX_ATTEMPTS": "4", "TCDEPLOY_RETRY_MODE": "Adaptive"}
+    assert default.retry_policy().max_attempts == 15 and default.retry_policy().mode == "adaptive"
+    env = {**ENV, "TCDEPLOY_MAX_ATTEMPTS": "4", "TCDEPLOY_RETRY_MODE": "Standard"}
     given = Settings.resolve("tcdeploy:/ap-guangzhou?retry_timeout=30&max_attempts=6", environ=env)
-    assert given.retry == (6, 30.0, "adaptive")
+    assert given.retry == (6, 30.0, "standard")
     assert given == default  # the same target, however patiently it is called (promotion compares targets)
 
 
@@ -122,7 +122,7 @@ def test_the_retry_policy_comes_from_the_target_or_the_environment_and_is_no_par
         ("max_attempts=nan", "whole number"),
         ("retry_timeout=0.5", "retry_timeout must be a number of seconds from 1 to 3600"),
         ("retry_timeout=soon", "number of seconds"),
-        ("retry_mode=fast", "retry_mode must be standard or adaptive"),
+        ("retry_mode=fast", "retry_mode must be adaptive or standard"),
         ("max_attempt=3", "Did you mean 'max_attempts'"),
     ],
 )

@@ -10,8 +10,6 @@ from enum import Enum
 
 from .errors import CloudError
 
-MODES = ("standard", "adaptive")
-
 
 class Safety(Enum):
     """How an action may be re-sent after a failure whose outcome is unknown (a network error or a 5xx)."""
@@ -32,9 +30,9 @@ class RetryPolicy:
     """Seconds a call may spend on retries: no retry starts that would end after it."""
     base_delay: float = 0.1
     max_delay: float = 20.0
-    mode: str = "standard"
-    """``standard`` (backoff only) or ``adaptive`` (backoff, and a request rate that throttling answers lower: for a
-    client that meets an API rate limit; scattered throttling slows it too, so it is not the default)."""
+    mode: str = "adaptive"
+    """``adaptive`` (backoff, and a request rate per action that throttling answers lower while that lowers the
+    throttling: ``ratelimit``) or ``standard`` (backoff only)."""
 
     def delay(self, attempt: int, rand: float) -> float:
         """Seconds before attempt ``attempt + 1`` (``attempt`` counts from 1); ``rand`` in [0, 1)."""

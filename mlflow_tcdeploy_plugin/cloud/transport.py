@@ -7,6 +7,7 @@ error even when the SDK returned it without raising, maps errors to ``CloudError
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -70,7 +71,9 @@ class Transport:
         self._sleep = sleep
         self._rand = rand
         self._clock = clock
-        self._rate = AdaptiveRate(clock, sleep) if self._policy.mode == "adaptive" else None
+        self._rates: dict[str, AdaptiveRate] = {}
+        """Adaptive mode's request rate per action (Tencent Cloud limits each action's rate on its own)."""
+        self._rates_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"Transport({self.product.service}, {self.product.scope_member}={self.scope!r})"
@@ -149,17 +152,19 @@ class Transport:
                 self._sleep(delay)
 
     def _sent(self, action: str, params: dict[str, Any]) -> tuple[dict[str, Any], str]:
-        """One attempt, at the client's own rate in adaptive mode (which the answer then raises or lowers)."""
-        if self._rate is None:
+        """One attempt, at the client's own rate for the action in adaptive mode (which the answer then adjusts)."""
+        if self._policy.mode != "adaptive":
             return self._once(action, params)
-        sent_at = self._rate.acquire()
+        with self._rates_lock:
+            rate = self._rates.setdefault(action, AdaptiveRate(self._clock, self._sleep))
+        sent_at = rate.acquire()
         try:
             answer = self._once(action, params)
         except CloudError as error:
-            if error.throttled:
-                self._rate.throttled(sent_at)
+            if not error.network:  # a lost answer says nothing about the rate
+                rate.answered(sent_at, throttled=error.throttled)
             raise
-        self._rate.succeeded()
+        rate.answered(sent_at, throttled=False)
         return answer
 
     def _spent(self, error: CloudError, attempts: int, started: float) -> CloudError:
