@@ -165,6 +165,7 @@ class TcDeploymentClient(BaseDeploymentClient):
 
         facts = {"model_uri": model_uri, "endpoint": deployment.group_id, "deployment": deployment.service_id}
         if "service_action" in options:
+            rules.check_action_of(deployment, options)
             release = self._release(options, action=options["service_action"], **facts)
             return pipeline.act(release, deployment, options)
         rules.check_update_of(deployment, options)

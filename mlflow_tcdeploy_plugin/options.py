@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from .autoscaling import check_options as check_scaling
+from .autoscaling import parse_autoscaling, parse_schedules
 from .errors import invalid
 from .schema import (
     SCALARS,
@@ -255,7 +257,31 @@ OPTIONS: tuple[Option, ...] = (
         RESOURCES,
         "What each replica takes from the resource group: cpu in 1/1000 cores, memory in MB, gpu in 1/100 cards.",
     ),
-    Option("scale_mode", "str", "Scaling mode.", "MANUAL", choices=("MANUAL", "AUTO")),
+    Option(
+        "scale_mode",
+        "str",
+        "Scaling mode: MANUAL (replicas) or AUTO (autoscaling or scale_schedules, which imply it).",
+        "MANUAL",
+        choices=("MANUAL", "AUTO"),
+    ),
+    Option(
+        "autoscaling",
+        "custom",
+        "Replicas that follow the load (tione): "
+        '{"min_replicas": 1, "max_replicas": 3, "metrics": {"service-qps": 5}}; metrics: cpu-util, gpu-util, '
+        "memory-util (10-100 %), service-qps (1-5000 per replica), concurrency-util (1-100000); optional "
+        "scale_up_window and scale_down_window (seconds, 0-3600). Not with replicas.",
+        parse_with=parse_autoscaling,
+    ),
+    Option(
+        "scale_schedules",
+        "custom",
+        "Replica counts on a schedule (tione): "
+        '[{"schedule": "0 8 * * 1-5", "target_replicas": 3, "name": "workdays", "exclude_dates": ["2026-12-25"]}]; '
+        "five-field cron (numbers, *, a-b, lists, /steps), up to 3 exclude_dates; with autoscaling, a job may set "
+        "min_replicas and max_replicas instead of target_replicas.",
+        parse_with=parse_schedules,
+    ),
     Option(
         "service_description",
         "str",
@@ -734,6 +760,7 @@ IMAGE_KEYS = (
 
 def check(options: Mapping[str, Any], scope: str) -> None:
     """Combinations refused before anything is sent or built."""
+    check_scaling(options)
     if scope == CREATE and value(options, "charge_type") == "PREPAID":
         missing = [k for k in ("resource_group_id", "resources") if k not in options]
         if missing:

@@ -30,6 +30,7 @@ def deployment_summary(deployment: Deployment, group_name: str | None = None) ->
         "status": deployment.status,
         "instance_type": deployment.instance_type,
         "replicas": deployment.replicas,
+        "scaling": deployment.scaling,
         "weight": deployment.weight,
         "model_path": deployment.model_path,
         "model_version": deployment.model_version,
@@ -37,7 +38,12 @@ def deployment_summary(deployment: Deployment, group_name: str | None = None) ->
 
 
 def deployment_detail(deployment: Deployment) -> dict[str, Any]:
-    return {"name": deployment.service_id, "flavor": FLAVOR, **to_snake(deployment.shown)}
+    return {
+        "name": deployment.service_id,
+        "flavor": FLAVOR,
+        **to_snake(deployment.shown),
+        "scaling": deployment.scaling,
+    }
 
 
 def traffic(endpoint: Endpoint) -> dict[str, Any]:

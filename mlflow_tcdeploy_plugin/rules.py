@@ -167,6 +167,16 @@ def check_update_of(deployment: Deployment, options: Mapping[str, Any]) -> None:
         raise invalid(f"model_source=IMAGE needs image_info: {deployment.service_id} has no image to run.")
 
 
+def check_action_of(deployment: Deployment, options: Mapping[str, Any]) -> None:
+    """An action the service's scaling refuses: SCALE of an autoscaled service, whose policy owns the count."""
+    if options.get("service_action") == "SCALE" and deployment.scaling.get("mode") == "AUTO":
+        raise invalid(
+            f"{deployment.service_id} scales automatically: its policy sets the replica count. Change its bounds "
+            'with -C autoscaling=\'{"min_replicas": …, "max_replicas": …, "metrics": {…}}\', or scale it '
+            "by hand again with -C scale_mode=MANUAL -C replicas=N."
+        )
+
+
 def endpoint_changes(options: Mapping[str, Any], can: Capabilities) -> list[str]:
     """The changes an update_endpoint asks for, each one the backend can make."""
     changes = sorted(set(options) & set(ENDPOINT_CHANGES))

@@ -119,7 +119,7 @@ def start_emulator(data_dir: Path, tracking_uri: str | None = None, **overrides:
         secret_id=SECRET_ID,
         secret_key=SECRET_KEY,
         mlflow_tracking_uri=tracking_uri,
-        timing=overrides.pop("timing", Timing(new_delay=0.0, tick=0.1)),
+        timing=overrides.pop("timing", Timing(new_delay=0.0, tick=0.1, metric_window=2.0)),
         **overrides,
     )
     return Emulator(config).start()

@@ -67,6 +67,9 @@ class Deployment:
     raw: dict[str, Any] = field(repr=False)
     shown: dict[str, Any] = field(repr=False)
     """The API object laid out as both backends show it to users (one set of keys)."""
+    scaling: dict[str, Any] = field(default_factory=dict)
+    """How it scales: ``mode``, ``strategy``, ``autoscaling`` and ``scale_schedules`` (the options' shape),
+    ``replicas``."""
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from ..cloud.retry import Safety
 from ..cloud.transport import Product, Transport
 from ..invocation import check_address, post
 from ..log import get_logger
+from ..naming import to_snake
 from ..redact import add_secret
 from ..settings import Settings
 from .base import (
@@ -47,6 +48,8 @@ MEMBERS: dict[str, Field] = {
     "resource_group_id": Field("ResourceGroupId"),
     "resources": Field("Resources"),
     "scale_mode": Field("ScaleMode"),
+    "autoscaling": Field("HorizontalPodAutoscaler"),
+    "scale_schedules": Field("CronScaleJobs"),
     "service_description": Field("ServiceDescription"),
     "image_info": Field("ImageInfo"),
     "service_port": Field("ServicePort"),
@@ -129,6 +132,53 @@ def flat_service(service: dict[str, Any]) -> dict[str, Any]:
     return flat
 
 
+WINDOWS = {
+    "scale_up_window": "ScaleUpStabilizationWindowSeconds",
+    "scale_down_window": "ScaleDownStabilizationWindowSeconds",
+}
+"""The autoscaling option's window keys and their ``HorizontalPodAutoscaler`` members."""
+
+
+def scaling_members(options: dict[str, Any]) -> dict[str, Any]:
+    """The autoscaling options as TI-ONE's members: ``ScaleMode=AUTO``, the strategy (``HPA`` with a metric policy,
+    whose scheduled jobs then move its bounds; ``CRON`` with scheduled jobs alone) and the policy."""
+    hpa, jobs = options.get("autoscaling"), options.get("scale_schedules")
+    if hpa is None and jobs is None:
+        return {}
+    members: dict[str, Any] = {"ScaleMode": "AUTO", "ScaleStrategy": "HPA" if hpa else "CRON"}
+    if hpa is not None:
+        members["HorizontalPodAutoscaler"] = {
+            "MinReplicas": hpa["min_replicas"],
+            "MaxReplicas": hpa["max_replicas"],
+            "HpaMetrics": [{"Name": name, "Value": target} for name, target in hpa["metrics"].items()],
+            **{member: hpa[key] for key, member in WINDOWS.items() if key in hpa},
+        }
+        members["Replicas"] = hpa["min_replicas"]  # where the policy starts
+    if jobs is not None:
+        members["CronScaleJobs"] = to_pascal(jobs)
+    return members
+
+
+def read_scaling(info: dict[str, Any], replicas: int) -> dict[str, Any]:
+    """How a service scales, in the autoscaling options' own shape: the mode, the strategy, the policy, the
+    replica count now."""
+    hpa = info.get("HorizontalPodAutoscaler") or None
+    autoscaling = hpa and {
+        "min_replicas": hpa.get("MinReplicas"),
+        "max_replicas": hpa.get("MaxReplicas"),
+        "metrics": {m.get("Name"): m.get("Value") for m in hpa.get("HpaMetrics") or []},
+        **{key: hpa[member] for key, member in WINDOWS.items() if member in hpa},
+    }
+    jobs = info.get("CronScaleJobs") or None
+    return {
+        "mode": info.get("ScaleMode") or "MANUAL",
+        "strategy": info.get("ScaleStrategy") or None,
+        "autoscaling": autoscaling,
+        "scale_schedules": jobs and to_snake(jobs),
+        "replicas": replicas,
+    }
+
+
 def read_deployment(service: dict[str, Any]) -> Deployment:
     info = service.get("ServiceInfo") or {}
     workload = info.get("Status") or {}
@@ -154,6 +204,7 @@ def read_deployment(service: dict[str, Any]) -> Deployment:
         pods=tuple(str(p.get("Name")) for p in info.get("PodInfos") or []),
         raw=service,
         shown=flat_service(service),
+        scaling=read_scaling(info, int(info.get("Replicas") or 0)),
     )
 
 
@@ -250,7 +301,7 @@ class TioneBackend(Backend):
 
     # --- deployments -----------------------------------------------------------------------------------------------
     def _members(self, plan: Plan, update: bool) -> dict[str, Any]:
-        members = request_members(MEMBERS, plan.options, update)
+        members = {**request_members(MEMBERS, plan.options, update), **scaling_members(plan.options)}
         if plan.image is not None:
             members["ImageInfo"] = image_info(plan.image)
             members.setdefault("ServicePort", self.default_port)

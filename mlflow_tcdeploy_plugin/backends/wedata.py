@@ -89,6 +89,11 @@ CAPABILITIES = Capabilities(
         "Split traffic on the tione backend: tcdeploy:/<region>?backend=tione.",
         "rollout": "A rollout moves traffic weights, and WeData's 2025-10-10 API has no weights action: roll out on "
         "the tione backend (tcdeploy:/<region>?backend=tione).",
+        **dict.fromkeys(
+            ("autoscaling", "scale_schedules"),
+            "WeData's published members have no autoscaling settings: autoscale on the tione backend "
+            "(tcdeploy:/<region>?backend=tione).",
+        ),
     },
 )
 GROUP_PAGE_SIZE = 100
@@ -130,6 +135,7 @@ def read_deployment(service: dict[str, Any], group_name: str | None = None) -> D
         pods=tuple(str(p.get("Name")) for p in service.get("PodInfos") or []),
         raw=service,
         shown=service,
+        scaling={"mode": service.get("ScaleMode") or "MANUAL", "replicas": int(service.get("Replicas") or 0)},
     )
 
 

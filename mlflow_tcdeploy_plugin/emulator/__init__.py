@@ -96,7 +96,7 @@ class Emulator:
         injector = FaultInjector(cfg.faults, cfg.fault_seed)
         ctx = Context(
             backend,
-            Relay(self._store, lambda: injector.faults.answers),
+            Relay(self._store, lambda: injector.faults.answers, self._supervisor.autoscaler),
             cfg.mlflow_tracking_uri,
             cfg.mlflow_registry_uri or cfg.mlflow_tracking_uri,
         )
@@ -191,6 +191,14 @@ class Emulator:
     def seed(self, body: dict[str, Any]) -> dict[str, Any]:
         """Create resources straight in the state (``POST /_emulator/seed``; the body is in docs/emulator.md)."""
         return dict(self._admin("POST", "/_emulator/seed", body))
+
+    def advance_clock(self, seconds: float) -> str:
+        """Move the clock scheduled scaling jobs read forward (``POST /_emulator/clock``); the time it shows now."""
+        return str(self._admin("POST", "/_emulator/clock", {"advance": seconds})["now"])
+
+    def set_metric(self, service_id: str, name: str, value: float) -> None:
+        """Drive an autoscaling utilisation metric of a version (``POST /_emulator/metrics``)."""
+        self._admin("POST", "/_emulator/metrics", {"service_id": service_id, "name": name, "value": value})
 
     def set_faults(self, faults: Faults | dict[str, Any]) -> None:
         self._admin("POST", "/_emulator/faults", faults.to_dict() if isinstance(faults, Faults) else faults)

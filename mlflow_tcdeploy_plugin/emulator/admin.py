@@ -1,5 +1,6 @@
 """The emulator's own routes under ``/_emulator/``, apart from the cloud's API: health, connection count, the
-request log, faults, and, as moto's ``/moto-api/reset`` and ``/moto-api/static``, reset and seed of the state.
+request log, faults, the autoscaling clock and metrics, and, as moto's ``/moto-api/reset`` and
+``/moto-api/static``, reset and seed of the state.
 
 Each route takes the server and the request body and answers ``(HTTP status, JSON payload)``.
 """
@@ -8,9 +9,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, Protocol
 
+from .autoscaler import CHINA
 from .dispatch import Context
+from .errors import ApiError
 from .faults import FaultInjector, Faults
 from .seeding import SeedError, seed
 
@@ -72,7 +76,37 @@ def _seed(server: ServerState, body: bytes) -> tuple[int, Any]:
         return 400, {"error": "The body is not valid JSON."}
 
 
+def _clock(server: ServerState, body: bytes) -> tuple[int, Any]:
+    try:
+        seconds = float(json.loads(body or b"{}")["advance"])
+    except (ValueError, KeyError, TypeError):
+        return 400, {"error": 'Give {"advance": <seconds>}.'}
+    if seconds < 0:
+        return 400, {"error": "The clock only moves forward."}
+    now = server.ctx.backend.supervisor.autoscaler.advance(seconds)
+    return 200, {"now": datetime.fromtimestamp(now, CHINA).isoformat()}
+
+
+def _metrics(server: ServerState, body: bytes) -> tuple[int, Any]:
+    try:
+        given = json.loads(body or b"{}")
+        service_id, name, value = str(given["service_id"]), str(given["name"]), float(given["value"])
+    except (ValueError, KeyError, TypeError):
+        return 400, {"error": 'Give {"service_id": …, "name": "cpu-util", "value": <percent>}.'}
+    backend = server.ctx.backend
+    service = backend.find_service(service_id)
+    if service is None:
+        try:
+            service = backend.get_service_by_tione_id(service_id)[0]
+        except ApiError:
+            return 404, {"error": f"No service {service_id!r}."}
+    backend.supervisor.autoscaler.set_metric(service.id, name, value)
+    return 200, OK
+
+
 ROUTES: dict[tuple[str, str], AdminRoute] = {
+    ("POST", "/_emulator/clock"): _clock,
+    ("POST", "/_emulator/metrics"): _metrics,
     ("GET", "/_emulator/health"): _health,
     ("GET", "/_emulator/stats"): _stats,
     ("GET", "/_emulator/requests"): _requests,

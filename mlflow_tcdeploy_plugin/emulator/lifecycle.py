@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from .autoscaler import Autoscaler
 from .replicas import DockerRunner, ProcessRunner, RunnerUnavailable, answers_http, free_port
 from .resources import Pod, ServiceVersion
 from .state import Store
@@ -55,6 +56,8 @@ class Timing:
     """Seconds before a crashed replica's first restart; each further restart waits twice as long."""
     max_restarts: int = 5
     """Crash restarts of one replica before the service is given up (Abnormal, no more restarts)."""
+    metric_window: float = 15.0
+    """Seconds over which autoscaling averages a version's calls per second (``service-qps``)."""
 
 
 def _pod_suffix(spec: dict[str, Any]) -> str:
@@ -74,6 +77,7 @@ class Supervisor:
         self.timing = timing
         self._process = ProcessRunner(tracking_uri, registry_uri)
         self._docker = DockerRunner()
+        self.autoscaler = Autoscaler(timing.metric_window)
         self._lock = threading.RLock()
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -105,6 +109,7 @@ class Supervisor:
                 for pod in self._store.pods(service.id):
                     self._stop_pod(service, pod)
             self._store.clear()
+            self.autoscaler.reset()
 
     def _loop(self) -> None:
         while not self._stopping.is_set():
@@ -172,9 +177,26 @@ class Supervisor:
         if service.desired == "stopped":
             self._when_stopped(service, pods)
             return
+        if service.status == RUNNING and service.spec.get("ScaleMode") == "AUTO":
+            service = self._autoscaled(service)
         # Stopping/Stopped with replicas wanted again (RESUME) recover like Abnormal.
         step = _STATUS_STEPS.get(service.status, Supervisor._when_recovering)
         step(self, service, pods)
+
+    def _autoscaled(self, service: ServiceVersion) -> ServiceVersion:
+        """The service with the replica count its policy wants now (scheduled jobs first)."""
+        spec = self.autoscaler.scheduled(service.id, service.spec) or service.spec
+        replicas = int(spec.get("Replicas") or 1)
+        wanted = self.autoscaler.wanted(service.id, spec, replicas)
+        if spec is service.spec and wanted == replicas:
+            return service
+        self._store.update_service(service.id, spec={**spec, "Replicas": wanted})
+        if wanted != replicas:
+            way = "up" if wanted > replicas else "down"
+            self._store.add_event(
+                service.id, "Deployment", service.id, "Normal", f"Scaled {way} replica set to {wanted}"
+            )
+        return self._store.service(service.id) or service
 
     def _when_stopped(self, service: ServiceVersion, pods: list[Pod]) -> None:
         for pod in pods:
@@ -206,8 +228,15 @@ class Supervisor:
             )
 
     def _when_running(self, service: ServiceVersion, pods: list[Pod]) -> None:
-        if self._run_replicas(service, pods) and not self._all_ready(service):
+        if self._run_replicas(service, pods) and not self._serving(service):
             self._store.set_status(service.id, CREATING)  # replicas are being (re)created
+
+    def _serving(self, service: ServiceVersion) -> bool:
+        """Whether a running service stays RUNNING: all its replicas ready, or, autoscaled, one of them (the
+        policy's new replicas join as they get ready)."""
+        if service.spec.get("ScaleMode") == "AUTO":
+            return any(p.ready for p in self._store.pods(service.id))
+        return self._all_ready(service)
 
     def _when_recovering(self, service: ServiceVersion, pods: list[Pod]) -> None:
         if self._run_replicas(service, pods) and self._all_ready(service):

@@ -11,7 +11,7 @@ import json
 import random
 import threading
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from . import lifecycle as lc
 from .resources import Pod, ServiceGroup, ServiceVersion
@@ -58,9 +58,20 @@ def misanswered(kind: str, answer: Answer) -> Answer:
     return status, headers, json.dumps(_changed(body))
 
 
+class Meter(Protocol):
+    """What counts the calls each version gets (the autoscaler's load)."""
+
+    def begin(self, service_id: str) -> None: ...
+
+    def end(self, service_id: str) -> None: ...
+
+
 class Relay:
-    def __init__(self, store: Store, answers: Callable[[], Mapping[str, str]] = dict) -> None:
+    def __init__(
+        self, store: Store, answers: Callable[[], Mapping[str, str]] = dict, meter: Meter | None = None
+    ) -> None:
         self._store = store
+        self._meter = meter
         self._answers = answers
         """The ``answers`` faults in force (versions that answer wrongly or fail)."""
         self._turns: dict[str, int] = {}
@@ -88,8 +99,17 @@ class Relay:
         fault = self._fault(group, next(s for s in candidates if s.id == pod.service_id))
         if fault == "error":
             return misanswered(fault, (500, {}, ""))
-        answer = _send(pod.port, path, body)
+        answer = self._metered(pod, path, body)
         return misanswered(fault, answer) if fault else answer
+
+    def _metered(self, pod: Pod, path: str, body: str | None) -> Answer:
+        if self._meter is None:
+            return _send(pod.port, path, body)
+        self._meter.begin(pod.service_id)
+        try:
+            return _send(pod.port, path, body)
+        finally:
+            self._meter.end(pod.service_id)
 
     def _fault(self, group: ServiceGroup, service: ServiceVersion) -> str | None:
         answers = self._answers()

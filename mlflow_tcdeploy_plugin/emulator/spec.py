@@ -153,6 +153,19 @@ HPA = Struct(
         "MinReplicas": _m(INT64, required=True),
         "MaxReplicas": _m(INT64, required=True),
         "HpaMetrics": _m(ListOf(HPA_OPTION), required=True),
+        "ScaleUpStabilizationWindowSeconds": _m(INT64),
+        "ScaleDownStabilizationWindowSeconds": _m(INT64),
+    },
+)
+CRON_SCALE_JOB = Struct(
+    "CronScaleJob",
+    {
+        "Schedule": _m(STRING, required=True),
+        "Name": _m(STRING),
+        "TargetReplicas": _m(INT64),
+        "MinReplicas": _m(INT64),
+        "MaxReplicas": _m(INT64),
+        "ExcludeDates": _m(ListOf(STRING)),
     },
 )
 TIONE_ENV = Struct("EnvVar", {"Name": _m(STRING), "Value": _m(STRING), "IsPrivate": _m(BOOL)})
@@ -176,6 +189,7 @@ _TIONE_SERVICE = {
     "Replicas": _m(INT64),
     "HorizontalPodAutoscaler": _m(HPA),
     "ScaleStrategy": _m(STRING, enum=("HPA", "CRON")),
+    "CronScaleJobs": _m(ListOf(CRON_SCALE_JOB)),
     "LogEnable": _m(BOOL),
     "LogConfig": _m(LOG_CONFIG),
     "ScheduledAction": _m(SCHEDULED_ACTION),

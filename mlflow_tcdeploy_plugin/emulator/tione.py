@@ -14,8 +14,9 @@ from . import billing
 from .dispatch import Context, Handler, register
 from .errors import ApiError, invalid_value
 from .logs import log_page
+from .scaling import check_scaling
 from .tione_views import group_view, service_view
-from .version_specs import check_range, check_runnable, service_spec
+from .version_specs import SCALING_MEMBERS, check_range, check_runnable, service_spec
 from .views import GROUP_FILTERS
 
 TIONE = "tione"
@@ -35,6 +36,7 @@ MEMBERS = (
     "Env",
     "LogEnable",
     "LogConfig",
+    *SCALING_MEMBERS,
 )
 
 
@@ -76,6 +78,7 @@ def _new_version_spec(params: dict[str, Any]) -> dict[str, Any]:
     spec.setdefault("Replicas", 1)
     spec.setdefault("ServicePort", 8501)
     check_runnable("", spec)
+    check_scaling(spec)
     spec["Description"] = params.get("ServiceDescription", "")
     return spec
 
@@ -140,6 +143,7 @@ def modify_model_service(ctx: Context, params: dict[str, Any]) -> dict[str, Any]
     service, _ = backend.get_service_by_tione_id(params["ServiceId"])
     if not backend.act_on_service(service.id, params.get("ServiceAction"), params.get("Replicas")):
         changes = {k: params[k] for k in (*MEMBERS, "ServiceDescription") if k in params}
+        check_scaling({**service.spec, **changes})
         backend.update_service(service.id, changes, "IMAGE", None)
     return _service_answer(ctx, params["ServiceId"])
 

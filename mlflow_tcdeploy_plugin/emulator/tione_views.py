@@ -9,6 +9,7 @@ from . import lifecycle as lc
 from .models import ModelServiceBackend
 from .resources import Pod, ServiceGroup, ServiceVersion
 from .times import local_time
+from .version_specs import SCALING_MEMBERS
 from .views import masked_image, pod_infos, weights, workload_status
 
 SERVICE_STATUS = {
@@ -89,6 +90,7 @@ def _service_info(
         "AuthorizationEnable": bool(settings.get("AuthorizationEnable")),
         "Status": workload,
         "ScaleMode": spec.get("ScaleMode"),
+        **{k: spec.get(k) for k in SCALING_MEMBERS},
         "ScheduledAction": spec.get("ScheduledAction"),
         "ServiceLimit": spec.get("ServiceLimit"),
         "Command": spec.get("Command"),

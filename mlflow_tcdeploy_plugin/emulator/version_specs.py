@@ -21,8 +21,11 @@ RUNTIME_MEMBERS = (
     "ModelSource",
     "Resources",
 )
+SCALING_MEMBERS = ("HorizontalPodAutoscaler", "ScaleStrategy", "CronScaleJobs")
+"""TI-ONE's autoscaling members (checked by ``scaling``)."""
 # Members of CreateServiceInfos / UpdateMLModelService kept on the service version.
 SERVICE_MEMBERS = (
+    *SCALING_MEMBERS,
     "ChargeType",
     "InstanceType",
     "ScaleMode",

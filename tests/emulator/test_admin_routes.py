@@ -148,3 +148,15 @@ def test_a_seed_cannot_take_an_existing_name(idle_emulator: Any) -> None:
     assert _post(idle_emulator, "seed", {"groups": [_GOOD_GROUP]}).status_code == 200
     again = _post(idle_emulator, "seed", {"groups": [_GOOD_GROUP]})
     assert again.status_code == 400 and "already exists" in again.json()["error"]
+
+
+def test_the_scaling_clock_and_metric_routes(idle_emulator: Any) -> None:
+    first = idle_emulator.advance_clock(0)
+    later = idle_emulator.advance_clock(3600)
+    assert first.endswith("+08:00") and later > first  # China Standard Time, an hour on
+    for body, status in [({"advance": -1}, 400), ({}, 400), (b"{x", 400)]:
+        assert _post(idle_emulator, "clock", body).status_code == status
+    assert _post(
+        idle_emulator, "metrics", {"service_id": "ms-00000000-1", "name": "cpu-util", "value": 80}
+    ).status_code == (404)
+    assert _post(idle_emulator, "metrics", {"name": "cpu-util"}).status_code == 400

@@ -209,3 +209,49 @@ def test_a_failed_image_service_says_why(tmp_path: Path) -> None:
         assert logs["Content"] == [] and "Context" in logs
     finally:
         emu.stop()
+
+
+def test_autoscaling_members_are_checked_as_ti_one_defines_them(tione: tuple[Any, Any, Any]) -> None:
+    ti, _, _ = tione
+    hpa = {"MinReplicas": 1, "MaxReplicas": 3, "HpaMetrics": [{"Name": "service-qps", "Value": 5}]}
+    auto = {"ServiceGroupName": "auto", **SERVICE, "ScaleMode": "AUTO"}
+    bad = [
+        ({**auto, "ScaleStrategy": "HPA"}, "InvalidParameterValue"),  # no policy
+        ({**auto}, "InvalidParameterValue"),  # no strategy
+        (
+            {**auto, "ScaleStrategy": "HPA", "HorizontalPodAutoscaler": {**hpa, "MinReplicas": 4}},
+            "InvalidParameterValue",
+        ),
+        (
+            {
+                **auto,
+                "ScaleStrategy": "HPA",
+                "HorizontalPodAutoscaler": {**hpa, "HpaMetrics": [{"Name": "qps", "Value": 5}]},
+            },
+            "InvalidParameterValue",
+        ),
+        (
+            {
+                **auto,
+                "ScaleStrategy": "HPA",
+                "HorizontalPodAutoscaler": {**hpa, "HpaMetrics": [{"Name": "cpu-util", "Value": 5}]},
+            },
+            "InvalidParameterValue",
+        ),
+        ({**auto, "ScaleStrategy": "HPA", "HorizontalPodAutoscaler": {"MinReplicas": 1}}, "MissingParameter"),
+        ({**auto, "ScaleStrategy": "CRON", "CronScaleJobs": [{"Schedule": "0 8 * *"}]}, "InvalidParameterValue"),
+        (
+            {
+                **auto,
+                "ScaleStrategy": "CRON",
+                "CronScaleJobs": [{"Schedule": "0 8 * * *", "ExcludeDates": ["2026-01-01"] * 4}],
+            },
+            "InvalidParameterValue",
+        ),
+        ({**auto, "ScaleStrategy": "HPA", "HorizontalPodAutoscaler": {**hpa, "MaxReplicas": "3"}}, "InvalidParameter"),
+    ]
+    for params, code in bad:
+        assert error_code(ti, "CreateModelService", params) == code, params
+    made = call(ti, "CreateModelService", {**auto, "ScaleStrategy": "HPA", "HorizontalPodAutoscaler": hpa})["Service"]
+    info = made["ServiceInfo"]
+    assert (info["ScaleMode"], info["ScaleStrategy"], info["HorizontalPodAutoscaler"]) == ("AUTO", "HPA", hpa)

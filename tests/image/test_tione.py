@@ -9,6 +9,9 @@ import os
 import re
 import subprocess
 import sys
+import threading
+import time
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -166,3 +169,71 @@ def test_every_cli_subcommand(
     _cli(cloud, "delete", "--name", service_id)
     _cli(cloud, "delete-endpoint", "--endpoint", "ti-cli")
     assert "ti-cli" not in _cli(cloud, "list-endpoints").stdout
+
+
+def _ready(client: TcDeploymentClient, name: str) -> tuple[int, int]:
+    """The replicas a deployment wants and has ready."""
+    detail = client.get_deployment(name)
+    return detail["scaling"]["replicas"], detail["workload_status"]["ready_replicas"]
+
+
+def _until(what: str, check: Any, seconds: float = 120.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, f"not within {seconds:g} s: {what}"
+        time.sleep(0.5)
+
+
+def test_replicas_follow_the_load_and_the_schedule(
+    cloud: Cloud, docker_engine: Docker, versions: tuple[Registry, Registry]
+) -> None:
+    one, _ = versions
+    client = TcDeploymentClient(TIONE)
+    policy = {"min_replicas": 1, "max_replicas": 3, "metrics": {"service-qps": 5}, "scale_down_window": 4}
+    config = {**FAST, **docker_engine.options(scan="off"), "autoscaling": policy}
+    made = client.create_deployment("ti-auto", "models:/tione_iris/1", config=config)
+    name, group_id = made["name"], made["service_group_id"]
+
+    def containers() -> int:
+        return len(docker_engine.client.containers.list(filters={"name": group_id}))
+
+    assert made["status"] == "Normal" and _ready(client, name) == (1, 1) and containers() == 1
+
+    # A bounded burst through the invocation address (far above 5 calls/s per replica) until 3 replicas serve.
+    stop = threading.Event()
+    answers: list[Any] = []
+
+    def call() -> None:
+        caller = TcDeploymentClient(TIONE)
+        while not stop.is_set() and len(answers) < 5000:
+            answers.append(caller.predict("ti-auto", [one.features[0]])["predictions"])
+
+    callers = [threading.Thread(target=call) for _ in range(4)]
+    for caller in callers:
+        caller.start()
+    try:
+        _until("3 replicas ready under load", lambda: _ready(client, name) == (3, 3))
+        assert containers() == 3
+    finally:
+        stop.set()
+        for caller in callers:
+            caller.join()
+    assert answers and all(a == [one.expected[0]] for a in answers)
+
+    # Idle: back to the policy's floor once the scale-down window (4 s) has passed.
+    _until("back to 1 replica when idle", lambda: _ready(client, name) == (1, 1))
+    _until("one container left", lambda: containers() == 1, 30)
+
+    # A scheduled job raises the floor at its (emulated) time, and not before.
+    at = datetime.fromisoformat(cloud.emulator.advance_clock(0)) + timedelta(minutes=2)
+    job = {"schedule": f"{at.minute} {at.hour} * * *", "min_replicas": 2, "max_replicas": 3}
+    client.update_deployment(name, config={**FAST, "autoscaling": policy, "scale_schedules": [job]})
+    time.sleep(1)
+    assert _ready(client, name)[0] == 1
+    now = datetime.fromisoformat(cloud.emulator.advance_clock(0))
+    cloud.emulator.advance_clock((at.replace(second=1) - now).total_seconds())
+    _until("2 replicas at the scheduled time", lambda: _ready(client, name) == (2, 2))
+    assert containers() == 2 and client.get_deployment(name)["scaling"]["autoscaling"]["min_replicas"] == 2
+
+    client.delete_endpoint("ti-auto")
+    _until("no container left", lambda: containers() == 0, 30)
