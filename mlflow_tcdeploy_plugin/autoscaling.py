@@ -29,6 +29,7 @@ MAX_WINDOW = 3600
 MAX_EXCLUDED = 3
 CRON_FIELDS = (("minute", 0, 59), ("hour", 0, 23), ("day of month", 1, 31), ("month", 1, 12), ("day of week", 0, 7))
 _CRON_ITEM_RE = re.compile(r"^(\*|\d+(?:-\d+)?)(?:/(\d+))?$")
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 AUTOSCALING_EXAMPLE = '{"min_replicas": 1, "max_replicas": 3, "metrics": {"service-qps": 5}}'
 SCHEDULE_EXAMPLE = '[{"schedule": "0 8 * * 1-5", "target_replicas": 3}]'
 
@@ -92,7 +93,7 @@ def _excluded(where: str, value: Any) -> list[str]:
         raise invalid(f"{where}.exclude_dates must be a list of at most {MAX_EXCLUDED} dates (YYYY-MM-DD).")
     for day in value:
         try:
-            date.fromisoformat(day if isinstance(day, str) and len(day) == 10 else "")
+            date.fromisoformat(day if isinstance(day, str) and _DATE_RE.match(day) else "")
         except ValueError:
             raise invalid(f"{where}.exclude_dates: {day!r} is not a date (YYYY-MM-DD).") from None
     return list(value)
@@ -160,6 +161,8 @@ def _cron_values(where: str, field: str, what: str, low: int, high: int) -> set[
         first, last = (low, high) if span == "*" else (int(start), int(end or start))
         if step < 1:
             raise invalid(f"{where}.schedule: {item!a} has a step of 0; a step is 1 or more.")
+        if match.group(2) and span.isdigit():
+            raise invalid(f"{where}.schedule: {item!a}: a step goes after * or a range (such as 5-59/15).")
         if not low <= first <= last <= high:
             raise invalid(f"{where}.schedule: {item!a} is outside the {what}'s range {low}-{high}.")
         values.update(range(first, last + 1, step))

@@ -12,7 +12,7 @@ from typing import Any
 
 from .backends.base import Deployment
 from .backends.capabilities import Capabilities
-from .errors import invalid
+from .errors import TcDeployError, invalid
 from .resolve import check_syntax, is_catalog
 from .results import FLAVOR
 
@@ -156,6 +156,7 @@ def check_update(options: Mapping[str, Any], model_uri: str | None, sent: Collec
 
 def check_update_of(deployment: Deployment, options: Mapping[str, Any]) -> None:
     """Combinations an update refuses, given what the service already has."""
+    check_scaling_of(deployment, options)
     if options.get("charge_type") == "PREPAID" and not (
         options.get("resource_group_id") or deployment.resource_group_id
     ):
@@ -167,13 +168,31 @@ def check_update_of(deployment: Deployment, options: Mapping[str, Any]) -> None:
         raise invalid(f"model_source=IMAGE needs image_info: {deployment.service_id} has no image to run.")
 
 
+def _policy_owns_the_count(deployment: Deployment) -> TcDeployError:
+    return invalid(
+        f"{deployment.service_id} scales automatically: its policy sets the replica count. Change its bounds with "
+        '-C autoscaling=\'{"min_replicas": …, "max_replicas": …, "metrics": {…}}\' (tione), or scale it by hand '
+        "again with -C scale_mode=MANUAL -C replicas=N."
+    )
+
+
 def check_action_of(deployment: Deployment, options: Mapping[str, Any]) -> None:
     """An action the service's scaling refuses: SCALE of an autoscaled service, whose policy owns the count."""
     if options.get("service_action") == "SCALE" and deployment.scaling.get("mode") == "AUTO":
+        raise _policy_owns_the_count(deployment)
+
+
+def check_scaling_of(deployment: Deployment, options: Mapping[str, Any]) -> None:
+    """Scaling changes an autoscaled service refuses: a replica count while the policy owns it, and scheduled jobs
+    alone on a metric policy (sent without it, they would replace it)."""
+    if deployment.scaling.get("mode") != "AUTO" or options.get("scale_mode") == "MANUAL":
+        return
+    if "replicas" in options:
+        raise _policy_owns_the_count(deployment)
+    if "scale_schedules" in options and "autoscaling" not in options and deployment.scaling.get("strategy") == "HPA":
         raise invalid(
-            f"{deployment.service_id} scales automatically: its policy sets the replica count. Change its bounds "
-            'with -C autoscaling=\'{"min_replicas": …, "max_replicas": …, "metrics": {…}}\', or scale it '
-            "by hand again with -C scale_mode=MANUAL -C replicas=N."
+            f"{deployment.service_id} follows a metric policy, and scale_schedules alone would replace it with the "
+            "schedule: send the policy with them (-C autoscaling='…', as get_deployment shows it under scaling)."
         )
 
 

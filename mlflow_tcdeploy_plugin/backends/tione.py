@@ -139,9 +139,10 @@ WINDOWS = {
 """The autoscaling option's window keys and their ``HorizontalPodAutoscaler`` members."""
 
 
-def scaling_members(options: dict[str, Any]) -> dict[str, Any]:
+def scaling_members(options: dict[str, Any], update: bool) -> dict[str, Any]:
     """The autoscaling options as TI-ONE's members: ``ScaleMode=AUTO``, the strategy (``HPA`` with a metric policy,
-    whose scheduled jobs then move its bounds; ``CRON`` with scheduled jobs alone) and the policy."""
+    whose scheduled jobs then move its bounds; ``CRON`` with scheduled jobs alone) and the policy; a new service
+    starts at the policy's floor (an update leaves the count to the policy)."""
     hpa, jobs = options.get("autoscaling"), options.get("scale_schedules")
     if hpa is None and jobs is None:
         return {}
@@ -153,7 +154,8 @@ def scaling_members(options: dict[str, Any]) -> dict[str, Any]:
             "HpaMetrics": [{"Name": name, "Value": target} for name, target in hpa["metrics"].items()],
             **{member: hpa[key] for key, member in WINDOWS.items() if key in hpa},
         }
-        members["Replicas"] = hpa["min_replicas"]  # where the policy starts
+        if not update:
+            members["Replicas"] = hpa["min_replicas"]
     if jobs is not None:
         members["CronScaleJobs"] = to_pascal(jobs)
     return members
@@ -170,8 +172,11 @@ def read_scaling(info: dict[str, Any], replicas: int) -> dict[str, Any]:
         **{key: hpa[member] for key, member in WINDOWS.items() if member in hpa},
     }
     jobs = info.get("CronScaleJobs") or None
+    mode = info.get("ScaleMode") or "MANUAL"
+    if mode != "AUTO":  # a policy kept from before scaling by hand does nothing
+        return {"mode": mode, "strategy": None, "autoscaling": None, "scale_schedules": None, "replicas": replicas}
     return {
-        "mode": info.get("ScaleMode") or "MANUAL",
+        "mode": mode,
         "strategy": info.get("ScaleStrategy") or None,
         "autoscaling": autoscaling,
         "scale_schedules": jobs and to_snake(jobs),
@@ -301,7 +306,7 @@ class TioneBackend(Backend):
 
     # --- deployments -----------------------------------------------------------------------------------------------
     def _members(self, plan: Plan, update: bool) -> dict[str, Any]:
-        members = {**request_members(MEMBERS, plan.options, update), **scaling_members(plan.options)}
+        members = {**request_members(MEMBERS, plan.options, update), **scaling_members(plan.options, update)}
         if plan.image is not None:
             members["ImageInfo"] = image_info(plan.image)
             members.setdefault("ServicePort", self.default_port)

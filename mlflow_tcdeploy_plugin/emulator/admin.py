@@ -8,11 +8,12 @@ Each route takes the server and the request body and answers ``(HTTP status, JSO
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Protocol
 
-from .autoscaler import CHINA
+from .autoscaler import CHINA, UTILISATION
 from .dispatch import Context
 from .errors import ApiError
 from .faults import FaultInjector, Faults
@@ -76,23 +77,38 @@ def _seed(server: ServerState, body: bytes) -> tuple[int, Any]:
         return 400, {"error": "The body is not valid JSON."}
 
 
-def _clock(server: ServerState, body: bytes) -> tuple[int, Any]:
+MAX_ADVANCE = 366 * 24 * 3600
+MAX_UTILISATION = 1000.0
+
+
+def _number(body: bytes, key: str, low: float, high: float) -> float | None:
+    """A finite number from ``low`` to ``high`` under ``key`` of a JSON body; None when there is none."""
     try:
-        seconds = float(json.loads(body or b"{}")["advance"])
+        value = float(json.loads(body or b"{}")[key])
     except (ValueError, KeyError, TypeError):
-        return 400, {"error": 'Give {"advance": <seconds>}.'}
-    if seconds < 0:
-        return 400, {"error": "The clock only moves forward."}
+        return None
+    return value if math.isfinite(value) and low <= value <= high else None
+
+
+def _clock(server: ServerState, body: bytes) -> tuple[int, Any]:
+    seconds = _number(body, "advance", 0, MAX_ADVANCE)
+    if seconds is None:
+        return 400, {"error": f'Give {{"advance": <seconds>}}, from 0 (the clock only moves forward) to {MAX_ADVANCE}.'}
     now = server.ctx.backend.supervisor.autoscaler.advance(seconds)
     return 200, {"now": datetime.fromtimestamp(now, CHINA).isoformat()}
 
 
 def _metrics(server: ServerState, body: bytes) -> tuple[int, Any]:
+    value = _number(body, "value", 0, MAX_UTILISATION)
     try:
         given = json.loads(body or b"{}")
-        service_id, name, value = str(given["service_id"]), str(given["name"]), float(given["value"])
+        service_id, name = str(given["service_id"]), str(given["name"])
     except (ValueError, KeyError, TypeError):
-        return 400, {"error": 'Give {"service_id": …, "name": "cpu-util", "value": <percent>}.'}
+        service_id = name = ""
+    if value is None or name not in UTILISATION:
+        return 400, {
+            "error": f'Give {{"service_id": …, "name": one of {", ".join(UTILISATION)}, "value": <percent, 0-1000>}}.'
+        }
     backend = server.ctx.backend
     service = backend.find_service(service_id)
     if service is None:

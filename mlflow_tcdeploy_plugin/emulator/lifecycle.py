@@ -178,7 +178,10 @@ class Supervisor:
             self._when_stopped(service, pods)
             return
         if service.status == RUNNING and service.spec.get("ScaleMode") == "AUTO":
-            service = self._autoscaled(service)
+            try:
+                service = self._autoscaled(service)
+            except Exception:  # one version's policy must not stop the others' reconciliation
+                logger.exception("autoscaling %s failed", service.id)
         # Stopping/Stopped with replicas wanted again (RESUME) recover like Abnormal.
         step = _STATUS_STEPS.get(service.status, Supervisor._when_recovering)
         step(self, service, pods)

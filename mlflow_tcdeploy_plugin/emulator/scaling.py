@@ -5,10 +5,11 @@ strategy its member is inferred (docs/emulator.md)."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
-from .cron import values
+from .cron import parse
 from .errors import invalid_value
 from .version_specs import check_range
 
@@ -23,6 +24,7 @@ METRICS = {
 MAX_WINDOW, MAX_EXCLUDED = 3600, 3
 
 STRATEGY_MEMBER = {"HPA": "HorizontalPodAutoscaler", "CRON": "CronScaleJobs"}
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def _check_hpa(hpa: dict[str, Any]) -> None:
@@ -30,8 +32,9 @@ def _check_hpa(hpa: dict[str, Any]) -> None:
     check_range("HorizontalPodAutoscaler.MaxReplicas", hpa["MaxReplicas"], 1, 100)
     if hpa["MinReplicas"] > hpa["MaxReplicas"]:
         raise invalid_value("HorizontalPodAutoscaler.MinReplicas", "must not be more than MaxReplicas.")
-    if not hpa["HpaMetrics"]:
-        raise invalid_value("HorizontalPodAutoscaler.HpaMetrics", "must name at least one metric.")
+    names = [m["Name"] for m in hpa["HpaMetrics"]]
+    if not names or len(names) != len(set(names)):
+        raise invalid_value("HorizontalPodAutoscaler.HpaMetrics", "must name at least one metric, each once.")
     for n, metric in enumerate(hpa["HpaMetrics"]):
         if metric["Name"] not in METRICS:
             raise invalid_value(f"HorizontalPodAutoscaler.HpaMetrics.{n}.Name", f"{metric['Name']!r} is unknown.")
@@ -42,16 +45,21 @@ def _check_hpa(hpa: dict[str, Any]) -> None:
 
 def _check_job(n: int, job: dict[str, Any]) -> None:
     where = f"CronScaleJobs.{n}"
-    if values(job["Schedule"]) is None:
+    if parse(job["Schedule"]) is None:
         raise invalid_value(f"{where}.Schedule", f"{job['Schedule']!r} is not a five-field cron expression.")
     for member in ("TargetReplicas", "MinReplicas", "MaxReplicas"):
         check_range(f"{where}.{member}", job.get(member), 1, 100)
+    low, high = job.get("MinReplicas"), job.get("MaxReplicas")
+    if "TargetReplicas" not in job and (low is None or high is None):
+        raise invalid_value(where, "a job needs TargetReplicas, or MinReplicas and MaxReplicas.")
+    if low is not None and high is not None and low > high:
+        raise invalid_value(f"{where}.MinReplicas", "must not be more than MaxReplicas.")
     excluded = job.get("ExcludeDates") or []
     if len(excluded) > MAX_EXCLUDED:
         raise invalid_value(f"{where}.ExcludeDates", f"takes at most {MAX_EXCLUDED} dates.")
     for day in excluded:
         try:
-            date.fromisoformat(day)
+            date.fromisoformat(day if _DATE_RE.match(day) else "")
         except ValueError:
             raise invalid_value(f"{where}.ExcludeDates", f"{day!r} is not a date (YYYY-MM-DD).") from None
 

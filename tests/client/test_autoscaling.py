@@ -76,10 +76,26 @@ def test_schedules_are_added_and_manual_scaling_comes_back(cloud: Cloud, autosca
     with pytest.raises(MlflowException, match="scales automatically") as exc:
         client.update_deployment(name, config={"service_action": "SCALE", "replicas": 2})
     assert exc.value.error_code == "INVALID_PARAMETER_VALUE"
+    for change, mention in [
+        ({"replicas": 2}, "scales automatically"),
+        ({"scale_schedules": [{"schedule": "0 20 * * *", "target_replicas": 1}]}, "would replace it"),
+    ]:
+        cloud.emulator.clear_request_log()
+        with pytest.raises(MlflowException, match=mention):
+            client.update_deployment(name, config=change)
+        assert not [r for r in cloud.requests() if r["action"] == "ModifyModelService"]
     client.update_deployment(name, config={"scale_mode": "MANUAL", "replicas": 2, "wait": "false"})
     scaling = client.get_deployment(name)["scaling"]
-    assert scaling["mode"] == "MANUAL"
+    assert (scaling["mode"], scaling["strategy"], scaling["autoscaling"], scaling["replicas"]) == (
+        "MANUAL",
+        None,
+        None,
+        2,
+    )
+    cloud.emulator.clear_request_log()
     client.update_deployment(name, config={"autoscaling": POLICY, "wait": "false"})  # back to the policy
+    sent = [r["params"] for r in cloud.requests() if r["action"] == "ModifyModelService"][-1]
+    assert "Replicas" not in sent  # an update leaves the count to the policy
     assert client.get_deployment(name)["scaling"]["mode"] == "AUTO"
 
 
@@ -106,6 +122,8 @@ BAD: list[tuple[str, dict[str, Any], str]] = [
     ("minute out of range", _job(schedule="61 8 * * *"), "outside the minute's range 0-59"),
     ("words in cron", _job(schedule="0 8 * * MON"), "is not a day of week"),
     ("zero step", _job(schedule="*/0 8 * * *"), "a step is 1 or more"),
+    ("step after a number", _job(schedule="5/15 * * * *"), "a step goes after * or a range"),
+    ("week date", _job(exclude_dates=["2026-W52-5"]), "is not a date"),
     ("four excluded dates", _job(exclude_dates=["2026-12-24", "2026-12-25", "2026-12-26", "2026-12-31"]), "at most 3"),
     ("not a date", _job(exclude_dates=["2026-02-30"]), "is not a date"),
     ("no count", {"scale_schedules": '[{"schedule": "0 8 * * *"}]'}, "needs target_replicas"),
@@ -162,9 +180,12 @@ def test_the_cli_sends_a_policy_and_refuses_a_bad_one(cloud: Cloud, autoscaled: 
     assert refused.returncode != 0 and "min_replicas (4) is more than max_replicas (3)" in refused.stderr
     assert cloud.requests() == []
 
-    schedule = '[{"schedule": "0 20 * * *", "target_replicas": 1}]'
-    done = cli("update", "--name", autoscaled["name"], "-C", f"scale_schedules={schedule}", "-C", "wait=false")
+    schedule = '[{"schedule": "0 20 * * *", "min_replicas": 1, "max_replicas": 2}]'
+    policy = json.dumps(POLICY)
+    changes = ["-C", f"autoscaling={policy}", "-C", f"scale_schedules={schedule}", "-C", "wait=false"]
+    done = cli("update", "--name", autoscaled["name"], *changes)
     assert done.returncode == 0, done.stderr[-2000:]
     shown = cli("get", "--name", autoscaled["name"])
     scaling = [line for line in shown.stdout.splitlines() if line.startswith("scaling: ")]
-    assert scaling and "'scale_schedules': [{'schedule': '0 20 * * *', 'target_replicas': 1}]" in scaling[0], scaling
+    assert scaling and "'strategy': 'HPA'" in scaling[0], scaling
+    assert "'scale_schedules': [{'schedule': '0 20 * * *', 'min_replicas': 1, 'max_replicas': 2}]" in scaling[0]

@@ -154,9 +154,17 @@ def test_the_scaling_clock_and_metric_routes(idle_emulator: Any) -> None:
     first = idle_emulator.advance_clock(0)
     later = idle_emulator.advance_clock(3600)
     assert first.endswith("+08:00") and later > first  # China Standard Time, an hour on
-    for body, status in [({"advance": -1}, 400), ({}, 400), (b"{x", 400)]:
+    for body, status in [
+        ({"advance": -1}, 400),
+        ({}, 400),
+        (b"{x", 400),
+        (b'{"advance": NaN}', 400),
+        ({"advance": 1e12}, 400),
+    ]:
         assert _post(idle_emulator, "clock", body).status_code == status
     assert _post(
         idle_emulator, "metrics", {"service_id": "ms-00000000-1", "name": "cpu-util", "value": 80}
     ).status_code == (404)
     assert _post(idle_emulator, "metrics", {"name": "cpu-util"}).status_code == 400
+    bad_name = {"service_id": "ms-00000000-1", "name": "cpu", "value": 80}
+    assert _post(idle_emulator, "metrics", bad_name).status_code == 400

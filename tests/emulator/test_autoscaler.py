@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from mlflow_tcdeploy_plugin.emulator.autoscaler import CHINA, Autoscaler
-from mlflow_tcdeploy_plugin.emulator.cron import due, values
+from mlflow_tcdeploy_plugin.emulator.cron import parse
 
 
 class _Clock:
@@ -63,7 +63,9 @@ def test_concurrency_and_driven_utilisation() -> None:
     assert scaler.wanted("t", spec, 2) == 2  # no value yet: keep the count
     scaler.set_metric("t", "cpu-util", 90)
     clock.now += 1  # a pass later
-    assert scaler.wanted("t", spec, 2) == 4  # ceil(2 * 90 / 50)
+    assert scaler.wanted("t", spec, 2) == 4  # ceil(2 * 90 / 50): 90% of 2 replicas' capacity
+    clock.now += 1
+    assert scaler.wanted("t", spec, 4) == 4  # the demand measured at 2 replicas, not again at 4
     scaler.set_metric("t", "cpu-util", 20)
     clock.now += 1
     assert scaler.wanted("t", _hpa(("cpu-util", 50), down=0), 2) == 1
@@ -136,11 +138,39 @@ def test_under_hpa_a_job_moves_the_bounds() -> None:
     ],
 )
 def test_cron_schedules(schedule: str, at: datetime, expected: bool) -> None:
-    assert due(schedule, at) is expected
+    parsed = parse(schedule)
+    assert parsed is not None and parsed.due(at) is expected
 
 
 @pytest.mark.parametrize(
-    "schedule", ["0 8 * *", "60 * * * *", "0 24 * * *", "0 8 0 * *", "*/0 * * * *", "0 8 * * MON", "5-1 * * * *"]
+    "schedule",
+    ["0 8 * *", "60 * * * *", "0 24 * * *", "0 8 0 * *", "*/0 * * * *", "0 8 * * MON", "5-1 * * * *", "5/15 * * * *"],
 )
 def test_malformed_schedules_are_not_read(schedule: str) -> None:
-    assert values(schedule) is None
+    assert parse(schedule) is None
+
+
+def test_a_clock_move_fires_the_jobs_it_skipped_and_bounds_hold_at_once() -> None:
+    clock = _Clock()
+    scaler = Autoscaler(metric_window=1.0, clock=clock)
+    jobs = [{"Schedule": "0 8 * * *", "MinReplicas": 1, "MaxReplicas": 2}]
+    spec = {**_hpa(("service-qps", 5)), "CronScaleJobs": jobs}
+    _calls(scaler, clock, 20, 1)
+    assert scaler.wanted("s", spec, 1) == 4  # 20 calls/s: 4 (the default scale-down window is 300 s)
+    assert scaler.scheduled("s", spec) is None
+    scaler.advance(24 * 3600)  # a day on (07:59:31): the 08:00 job it skipped over fires
+    changed = scaler.scheduled("s", spec)
+    assert changed is not None and changed["HorizontalPodAutoscaler"]["MaxReplicas"] == 2
+    clock.now += 1
+    assert scaler.wanted("s", changed, 4) == 2  # the new ceiling holds at once, whatever the window remembers
+
+
+def test_a_reset_during_a_call_leaves_the_count_whole() -> None:
+    scaler = Autoscaler(metric_window=1.0, clock=_Clock())
+    scaler.begin("s")
+    scaler.reset()
+    scaler.end("s")  # the call in flight ends after the reset
+    scaler.begin("s")
+    assert scaler.wanted("s", _hpa(("concurrency-util", 1), down=0), 1) == 1
+    with pytest.raises(ValueError):
+        scaler.set_metric("s", "service-qps", 5)  # driven by calls, not set

@@ -250,6 +250,27 @@ def test_autoscaling_members_are_checked_as_ti_one_defines_them(tione: tuple[Any
         ),
         ({**auto, "ScaleStrategy": "HPA", "HorizontalPodAutoscaler": {**hpa, "MaxReplicas": "3"}}, "InvalidParameter"),
     ]
+    two = {**hpa, "HpaMetrics": [{"Name": "service-qps", "Value": 5}, {"Name": "service-qps", "Value": 9}]}
+    bad += [
+        ({**auto, "ScaleStrategy": "HPA", "HorizontalPodAutoscaler": two}, "InvalidParameterValue"),
+        ({**auto, "ScaleStrategy": "CRON", "CronScaleJobs": [{"Schedule": "0 8 * * *"}]}, "InvalidParameterValue"),
+        (
+            {
+                **auto,
+                "ScaleStrategy": "CRON",
+                "CronScaleJobs": [{"Schedule": "0 8 * * *", "MinReplicas": 3, "MaxReplicas": 2}],
+            },
+            "InvalidParameterValue",
+        ),
+        (
+            {
+                **auto,
+                "ScaleStrategy": "CRON",
+                "CronScaleJobs": [{"Schedule": "0 8 * * *", "TargetReplicas": 2, "ExcludeDates": ["20261225"]}],
+            },
+            "InvalidParameterValue",
+        ),
+    ]
     for params, code in bad:
         assert error_code(ti, "CreateModelService", params) == code, params
     made = call(ti, "CreateModelService", {**auto, "ScaleStrategy": "HPA", "HorizontalPodAutoscaler": hpa})["Service"]
