@@ -25,6 +25,11 @@ CA_FILE = "extra-ca.pem"
 LOCK_FILE = "requirements.lock"
 _MLFLOW_INSTALL_RE = re.compile(r"^RUN pip install mlflow==\S+\n", re.MULTILINE)
 ENTRYPOINT = "from mlflow.models import container as C; C._serve('local')"
+NGINX_LOGS = (
+    "# nginx's logs are links to the container's output before it starts: MLflow's entrypoint makes them while\n"
+    "# nginx starts, and nginx opening a log while its link is made fails (EEXIST) once in a while\n"
+    "RUN ln -sf /dev/stdout /var/log/nginx/access.log && ln -sf /dev/stderr /var/log/nginx/error.log\n"
+)
 INSTALL = (
     "from mlflow.models import container as C; "
     f"C._install_pyfunc_deps('{MODEL_DIR}', install_mlflow=False, env_manager='local');"
@@ -98,6 +103,8 @@ def write_env_context(context: Path, inputs: EnvInputs, ca_bundle: Path | None) 
     dockerfile = (context / "Dockerfile").read_text()
     if inputs.lock:
         dockerfile = _MLFLOW_INSTALL_RE.sub("", dockerfile)  # the lock holds MLflow at the version judged
+    if "nginx" in dockerfile:
+        dockerfile = dockerfile.replace("\nENTRYPOINT ", f"\n{NGINX_LOGS}\nENTRYPOINT ", 1)
     trust = _trust_and_index_steps(inputs, ca_bundle is not None)
     if trust:
         start = f"FROM {inputs.base_image}\n"

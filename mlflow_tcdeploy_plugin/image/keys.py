@@ -43,6 +43,8 @@ class EnvInputs:
     apt_packages: tuple[str, ...] = ()
     lock: str = ""
     """The gate's resolved set with hashes: when given, the image installs exactly it (no resolution of its own)."""
+    recipe: int = 2
+    """The builder's own steps, counted: a change of them makes new keys, so no image of older steps is reused."""
 
     def key(self) -> str:
         return hashlib.sha256(json.dumps(self.__dict__, sort_keys=True).encode()).hexdigest()

@@ -104,6 +104,11 @@ def test_the_dockerfiles_are_mlflows_split_in_two(models: dict[str, Path], tmp_p
     )
     assert "COPY model-env /opt/ml/model" in lines and "_install_pyfunc_deps('/opt/ml/model'" in env
     assert "C._serve('local')" in env and inputs.base_image == f"python:{inputs.python_version}-slim"
+    links = lines.index(
+        "RUN ln -sf /dev/stdout /var/log/nginx/access.log && ln -sf /dev/stderr /var/log/nginx/error.log"
+    )
+    assert lines.index(next(line for line in lines if "install" in line and "nginx" in line)) < links
+    assert links < next(i for i, line in enumerate(lines) if line.startswith("ENTRYPOINT"))  # before nginx starts
     assert sorted(p.name for p in (tmp_path / "env" / "model-env").iterdir()) == sorted(inputs.files)
     assert not any(p.suffix in (".skops", ".pkl") for p in (tmp_path / "env" / "model-env").iterdir())
     model = write_model_context(tmp_path / "model", models["v1"], "127.0.0.1:5000/iris:env-abc")
