@@ -6,7 +6,7 @@ Also the names of the members that carry credentials in either API, for the reda
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +29,9 @@ class Field:
     """The member on an update, where it differs from the create's."""
     group: bool = False
     """On WeData's create, a member of the request itself rather than of ``Services[0]``."""
+    write: Callable[[Any], Any] | None = None
+    """How the option's value becomes the member's, where the API's shape is not the option's with PascalCase
+    names."""
 
     def name(self, update: bool) -> str:
         return (self.on_update or self.member) if update else self.member
@@ -53,7 +56,7 @@ def request_members(
 ) -> dict[str, Any]:
     """The members the given options fill, by ``table``; ``group`` selects request-level or per-version ones."""
     return {
-        fld.name(update): to_pascal(options[key])
+        fld.name(update): fld.write(options[key]) if fld.write else to_pascal(options[key])
         for key, fld in table.items()
         if key in options and (group is None or fld.group == group)
     }

@@ -41,6 +41,23 @@ logger = get_logger(__name__)
 
 NAME = "tione"
 PRODUCT = Product("tione", "2021-11-11", "TiProjectId", payload_in_data=False)
+WINDOWS = {
+    "scale_up_window": "ScaleUpStabilizationWindowSeconds",
+    "scale_down_window": "ScaleDownStabilizationWindowSeconds",
+}
+"""The autoscaling option's window keys and their ``HorizontalPodAutoscaler`` members."""
+
+
+def hpa_member(policy: dict[str, Any]) -> dict[str, Any]:
+    """The ``autoscaling`` option as ``HorizontalPodAutoscaler`` (metrics as ``HpaMetrics`` name/value pairs)."""
+    return {
+        "MinReplicas": policy["min_replicas"],
+        "MaxReplicas": policy["max_replicas"],
+        "HpaMetrics": [{"Name": name, "Value": target} for name, target in policy["metrics"].items()],
+        **{member: policy[key] for key, member in WINDOWS.items() if key in policy},
+    }
+
+
 MEMBERS: dict[str, Field] = {
     "instance_type": Field("InstanceType"),
     "replicas": Field("Replicas"),
@@ -48,7 +65,7 @@ MEMBERS: dict[str, Field] = {
     "resource_group_id": Field("ResourceGroupId"),
     "resources": Field("Resources"),
     "scale_mode": Field("ScaleMode"),
-    "autoscaling": Field("HorizontalPodAutoscaler"),
+    "autoscaling": Field("HorizontalPodAutoscaler", write=hpa_member),
     "scale_schedules": Field("CronScaleJobs"),
     "service_description": Field("ServiceDescription"),
     "image_info": Field("ImageInfo"),
@@ -132,32 +149,16 @@ def flat_service(service: dict[str, Any]) -> dict[str, Any]:
     return flat
 
 
-WINDOWS = {
-    "scale_up_window": "ScaleUpStabilizationWindowSeconds",
-    "scale_down_window": "ScaleDownStabilizationWindowSeconds",
-}
-"""The autoscaling option's window keys and their ``HorizontalPodAutoscaler`` members."""
-
-
 def scaling_members(options: dict[str, Any], update: bool) -> dict[str, Any]:
-    """The autoscaling options as TI-ONE's members: ``ScaleMode=AUTO``, the strategy (``HPA`` with a metric policy,
-    whose scheduled jobs then move its bounds; ``CRON`` with scheduled jobs alone) and the policy; a new service
-    starts at the policy's floor (an update leaves the count to the policy)."""
-    hpa, jobs = options.get("autoscaling"), options.get("scale_schedules")
-    if hpa is None and jobs is None:
+    """What a scaling policy adds to its own members: ``ScaleMode=AUTO`` and the strategy (``HPA`` with a metric
+    policy, whose scheduled jobs then move its bounds; ``CRON`` with scheduled jobs alone); a new service starts at
+    the policy's floor (an update leaves the count to the policy)."""
+    hpa = options.get("autoscaling")
+    if hpa is None and "scale_schedules" not in options:
         return {}
     members: dict[str, Any] = {"ScaleMode": "AUTO", "ScaleStrategy": "HPA" if hpa else "CRON"}
-    if hpa is not None:
-        members["HorizontalPodAutoscaler"] = {
-            "MinReplicas": hpa["min_replicas"],
-            "MaxReplicas": hpa["max_replicas"],
-            "HpaMetrics": [{"Name": name, "Value": target} for name, target in hpa["metrics"].items()],
-            **{member: hpa[key] for key, member in WINDOWS.items() if key in hpa},
-        }
-        if not update:
-            members["Replicas"] = hpa["min_replicas"]
-    if jobs is not None:
-        members["CronScaleJobs"] = to_pascal(jobs)
+    if hpa is not None and not update:
+        members["Replicas"] = hpa["min_replicas"]
     return members
 
 
