@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 _BOUNDARY_RE = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
 
+@lru_cache(maxsize=2048)  # the APIs' member names are a small set, met on every call
 def snake(name: str) -> str:
     """``ServiceGroupId`` → ``service_group_id``; ``TiOneServiceId`` → ``ti_one_service_id``."""
     return _BOUNDARY_RE.sub("_", name).lower()
