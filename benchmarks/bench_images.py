@@ -22,6 +22,8 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +54,22 @@ def _trusting_base(client: Any, base: str, work: Path) -> str | None:
     return str(original)
 
 
+@contextmanager
+def workspace(prefix: str) -> Iterator[tuple[Any, str, Path, str]]:
+    """A Docker client, a run id, a scratch folder and a tracking URI in it; meanwhile this Python's slim base image
+    trusts the machine's extra CAs."""
+    client = docker.from_env(timeout=900)
+    base = f"python:{sys.version_info.major}.{sys.version_info.minor}.{sys.version_info.micro}-slim"
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        work = Path(tmp)
+        restore = _trusting_base(client, base, work)
+        try:
+            yield client, uuid.uuid4().hex[:8], work, f"sqlite:///{work / 'mlflow.db'}"
+        finally:
+            if restore:
+                client.images.get(restore).tag(base)
+
+
 def _mlflow_build(uri: str, tag: str, env: dict[str, str]) -> float:
     started = time.monotonic()
     subprocess.run(
@@ -72,17 +90,11 @@ def _ours(builder: Builder, uri: str, name: str) -> tuple[float, list[str]]:
 def main() -> int:
     import mlflow
 
-    client = docker.from_env(timeout=900)
-    run = uuid.uuid4().hex[:8]
-    with tempfile.TemporaryDirectory(prefix="bench-images-") as tmp:
-        work = Path(tmp)
-        tracking = f"sqlite:///{work / 'mlflow.db'}"
+    with workspace("bench-images-") as (client, run, work, tracking):
         name = f"bench_iris_{run}"
         first = register_model(tracking, name)
         second = register_model(tracking, name, seed=8)  # new weights, the same requirements
         env = {**os.environ, "MLFLOW_TRACKING_URI": tracking}
-        base = f"python:{sys.version_info.major}.{sys.version_info.minor}.{sys.version_info.micro}-slim"
-        restore = _trusting_base(client, base, work)
         client.images.prune(filters={"dangling": True})  # no layer of an earlier run may serve a first build
         rows: list[tuple[str, float, float, str]] = []
         try:
@@ -109,8 +121,6 @@ def main() -> int:
         finally:
             for image in client.images.list(name=f"tcdeploy-bench-{run}/iris"):
                 client.images.remove(image.id, force=True)
-            if restore:
-                client.images.get(restore).tag(base)
     print(f"{'case':<34} {'mlflow build-docker':>20} {'tcdeploy':>10} {'ratio':>7}  tcdeploy built")
     for case, theirs, seconds, what in rows:
         print(f"{case:<34} {theirs:>19.1f}s {seconds:>9.1f}s {seconds / theirs:>7.2f}  {what}")

@@ -80,47 +80,54 @@ IMAGE_PHASES = (
 
 
 def run_image(bench: Bench, rounds: int) -> list[Figure]:
+    """Both image profiles, their services started in turn (the same engine, the same model)."""
     engine, reason = unavailable(need_trivy=False)
     if reason is not None:
         print(f"7 readiness (IMAGE): not measured: {reason}", file=sys.stderr)
         return []
     client = TcDeploymentClient()
     raw = sdk(bench, "wedata")
-    repository = f"{REGISTRY}/tcdeploy-bench-{uuid.uuid4().hex[:8]}/iris"
-    built = client.create_deployment(
-        "bench-image-build",
-        bench.catalog_uri,
-        config={**image_options(bench, repository), "scan": "off", "wait": "false"},
-    )
-    client.delete_endpoint("bench-image-build")
-    image = f'{{"image_type": "CUSTOM", "image_url": "{built["image"]["reference"]}"}}'
-    samples: list[list[float]] = []
+    images: dict[str, tuple[str, str]] = {}
+    samples: dict[str, list[list[float]]] = {}
+    for profile in ("lean", "mlflow"):
+        repository = f"{REGISTRY}/tcdeploy-bench-{uuid.uuid4().hex[:8]}/iris"
+        config = {**image_options(bench, repository), "image_profile": profile, "scan": "off", "wait": "false"}
+        built = client.create_deployment(f"bench-image-build-{profile}", bench.catalog_uri, config=config)
+        client.delete_endpoint(f"bench-image-build-{profile}")
+        images[profile] = (repository, f'{{"image_type": "CUSTOM", "image_url": "{built["image"]["reference"]}"}}')
+        samples[profile] = []
     for i in range(rounds):
-        started = time.time()
-        made = client.create_deployment(
-            f"bench-image-{i}", bench.catalog_uri, config={"image_info": image, "scan": "off", "poll_interval": "0.05"}
-        )
-        returned = time.time()
-        events = _events(raw, made["name"])
-        pod = client.get_deployment(made["name"])["pod_infos"][0]["name"]
-        docker_events = engine.events(since=int(started), until=int(time.time()) + 1, decode=True)
-        container = next(
-            e["timeNano"] / 1e9
-            for e in docker_events
-            if e.get("Type") == "container"
-            and e.get("Action") == "start"
-            and (e.get("Actor") or {}).get("Attributes", {}).get("name") == pod
-        )
-        marks = [
-            started,
-            events["Created pod"],
-            container,
-            events["Replica is ready"],
-            events["All replicas are available"],
-        ]
-        samples.append([b - a for a, b in itertools.pairwise(marks)] + [returned - started])
-        client.delete_endpoint(f"bench-image-{i}")
-    for found in engine.images.list(name=repository):
-        engine.images.remove(found.id, force=True)
-    what = "IMAGE service: create_deployment call until RUNNING (emulator, Docker engine, image present)"
-    return [_figure(what, IMAGE_PHASES, samples)]
+        for profile, (_, image) in images.items():
+            samples[profile].append(_image_sample(client, raw, engine, f"bench-image-{profile}-{i}", bench, image))
+    for repository, _ in images.values():
+        for found in engine.images.list(name=repository):
+            engine.images.remove(found.id, force=True)
+    what = "IMAGE service ({}): create_deployment call until RUNNING (emulator, Docker engine, image present)"
+    return [_figure(what.format(f"image_profile={p}"), IMAGE_PHASES, samples[p]) for p in images]
+
+
+def _image_sample(client: Any, raw: Any, engine: Any, name: str, bench: Bench, image: str) -> list[float]:
+    started = time.time()
+    made = client.create_deployment(
+        name, bench.catalog_uri, config={"image_info": image, "scan": "off", "poll_interval": "0.05"}
+    )
+    returned = time.time()
+    events = _events(raw, made["name"])
+    pod = client.get_deployment(made["name"])["pod_infos"][0]["name"]
+    docker_events = engine.events(since=int(started), until=int(time.time()) + 1, decode=True)
+    container = next(
+        e["timeNano"] / 1e9
+        for e in docker_events
+        if e.get("Type") == "container"
+        and e.get("Action") == "start"
+        and (e.get("Actor") or {}).get("Attributes", {}).get("name") == pod
+    )
+    marks = [
+        started,
+        events["Created pod"],
+        container,
+        events["Replica is ready"],
+        events["All replicas are available"],
+    ]
+    client.delete_endpoint(name)
+    return [b - a for a, b in itertools.pairwise(marks)] + [returned - started]

@@ -192,6 +192,17 @@ def _policy_config(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def _add_index_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--index-url", help="package index to resolve from (default: $TCDEPLOY_PIP_INDEX_URL, else PyPI)")
+    p.add_argument("--extra-index-url", help="an extra package index to resolve from")
+    p.add_argument("--ca-bundle", help="a PEM file of extra CA certificates for the package index")
+    p.add_argument("--platform", default="linux/amd64", help="platform to resolve for (default: linux/amd64)")
+
+
+def _add_profile_argument(p: argparse.ArgumentParser, text: str) -> None:
+    p.add_argument("--image-profile", choices=("auto", "lean", "mlflow"), help=text)
+
+
 def _scan_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "scan",
@@ -209,10 +220,12 @@ def _scan_parser(sub: argparse._SubParsersAction) -> None:
         help="table (default), json (the summary and findings), sarif (SARIF 2.1.0 for code-scanning dashboards), "
         "junit (CI test reports) or cyclonedx (the SBOM of the resolved set)",
     )
-    p.add_argument("--index-url", help="package index to resolve from (default: $TCDEPLOY_PIP_INDEX_URL, else PyPI)")
-    p.add_argument("--extra-index-url", help="an extra package index to resolve from")
-    p.add_argument("--ca-bundle", help="a PEM file of extra CA certificates for the package index")
-    p.add_argument("--platform", default="linux/amd64", help="platform to resolve for (default: linux/amd64)")
+    _add_index_arguments(p)
+    _add_profile_argument(
+        p,
+        "judge what an image of this profile installs (as tcdeploy build would); default: MLflow's own serving "
+        "stack, what a MODEL service installs",
+    )
     p.add_argument(
         "--mode",
         choices=("required", "auto"),
@@ -243,7 +256,8 @@ def _run_scan(args: argparse.Namespace) -> int:
     try:
         options = opt.parse(_scan_config(args), opt.CREATE)
         model = resolve(args.model_uri, prepare.CatalogLister())
-        summary, code = prepare.gate(model, options), 0  # the registry version is tagged as a deployment tags it
+        # The registry version is tagged as a deployment tags it.
+        summary, code = prepare.gate(model, options, builds=args.image_profile is not None), 0
     except gate.GateFailed as exc:
         summary, code = exc.summary, 1
     except MlflowException as exc:
@@ -270,6 +284,7 @@ def _scan_config(args: argparse.Namespace) -> dict[str, Any]:
         "pip_extra_index_url": args.extra_index_url,
         "ca_bundle": args.ca_bundle,
         "platform": args.platform,
+        "image_profile": args.image_profile,
     }
     return {k: v for k, v in config.items() if v is not None}
 
@@ -335,6 +350,11 @@ def _build_parser(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="push the images (default: when the repository names a registry host)",
     )
+    _add_profile_argument(
+        p,
+        "lean (mlflow-skinny, no nginx, a non-root user) or mlflow (MLflow's own image); default auto: lean unless "
+        "the model asks for full MLflow",
+    )
     p.add_argument("--base-image", help="base of the environment image (default: python:<model's Python>-slim)")
     p.add_argument("--pip-index-url", help="package index for the build")
     p.add_argument("--pip-extra-index-url", help="an extra package index for the build")
@@ -348,18 +368,13 @@ def _build_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_run_build)
 
 
-def _run_build(args: argparse.Namespace) -> int:
-    from mlflow.exceptions import MlflowException
-
-    from . import options as opt
-    from . import prepare
-    from .resolve import resolve
-    from .scan import gate
-
-    config: dict[str, Any] = {
+def _build_config(args: argparse.Namespace) -> dict[str, Any]:
+    """The deployment options ``build``'s arguments stand for."""
+    return {
         "image_repository": args.image_repository,
         "image_tag": args.image_tag,
         "push": args.push,
+        "image_profile": args.image_profile,
         "base_image": args.base_image,
         "pip_index_url": args.pip_index_url,
         "pip_extra_index_url": args.pip_extra_index_url,
@@ -371,6 +386,17 @@ def _run_build(args: argparse.Namespace) -> int:
         **_policy_config(args),
         "scan_image": args.scan_image or None,
     }
+
+
+def _run_build(args: argparse.Namespace) -> int:
+    from mlflow.exceptions import MlflowException
+
+    from . import options as opt
+    from . import prepare
+    from .resolve import resolve
+    from .scan import gate
+
+    config = _build_config(args)
     try:
         options = opt.parse({k: v for k, v in config.items() if v is not None}, opt.BUILD)
         opt.check(options, opt.BUILD)

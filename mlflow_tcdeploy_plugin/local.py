@@ -47,7 +47,7 @@ def run_local(
     check_syntax(model_uri)
     port = opt.value(options, "port")
     model = resolve(model_uri, prepare.CatalogLister())
-    scan = prepare.gate(model, options)
+    scan = prepare.gate(model, options, builds=True)
     default = local_repository(model.name or name)
     built, _ = prepare.image(model, options, scan, need_local=True, default_repository=default)
     engine = Engine.connect()

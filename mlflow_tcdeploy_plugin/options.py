@@ -484,9 +484,21 @@ OPTIONS: tuple[Option, ...] = (
         parse_with=_tag,
     ),
     Option(
+        "image_profile",
+        "str",
+        "What the environment image serves with. lean: mlflow-skinny at the model's MLflow version, numpy and pandas, "
+        "uvicorn on port 8080 without nginx, a non-root user; mlflow: MLflow's own serving image (full MLflow, "
+        "nginx); auto: lean unless the model's requirements ask for full MLflow (mlflow[extras]).",
+        "auto",
+        scopes=PREPARE,
+        choices=("auto", "lean", "mlflow"),
+    ),
+    Option(
         "base_image",
         "str",
-        "Base of the environment image. Default: MLflow's choice, python:<the model's Python>-slim.",
+        "Base of the environment image. Default: python:<the model's Python>-slim. lean: any Debian or Ubuntu image "
+        "with that Python and pip (a CUDA runtime with Python added, say), checked before the build; mlflow: a "
+        "python:<version> image (MLflow's Dockerfile installs nginx only there).",
         scopes=PREPARE,
     ),
     Option(
@@ -746,6 +758,7 @@ def value(options: Mapping[str, Any], key: str) -> Any:
 
 IMAGE_KEYS = (
     "image_tag",
+    "image_profile",
     "base_image",
     "pip_index_url",
     "pip_extra_index_url",

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -46,11 +47,12 @@ def label(model: ResolvedModel) -> tuple[str, tuple[str, str] | None]:
     return model.model_uri, None
 
 
-def gate(model: ResolvedModel, options: Mapping[str, Any]) -> dict[str, Any]:
-    """Run the dependency gate; tag the registry version with the outcome. Raises when the policy refuses."""
+def gate(model: ResolvedModel, options: Mapping[str, Any], builds: bool | None = None) -> dict[str, Any]:
+    """Run the dependency gate; tag the registry version with the outcome. Raises when the policy refuses.
+    ``builds``: the model goes into an image (default: when image_repository is given), whose install is judged."""
     from .scan import gate as scan_gate
 
-    config = gate_config(options, os.environ)
+    config = gate_config(options, os.environ, "image_repository" in options if builds is None else builds)
     name, tagged = label(model)
     try:
         summary = scan_gate.check(model.model_path, name, config)
@@ -139,6 +141,8 @@ def image(
 
     image_options = images.options(options, default_repository)
     lock = _judged_lock(scan)
+    if lock:  # the profile whose install the gate judged, so the lock fits the image
+        image_options = replace(image_options, profile=scan["image_profile"])
     provenance = _provenance(model, scan, lock)
     scan_it = bool(opt.value(options, "scan_image"))
     builder = images.Builder(image_options, images.build_root())

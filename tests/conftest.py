@@ -120,8 +120,8 @@ def trivy_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def package_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """A local package index the gate resolves from, so its tests are hermetic: stand-ins for what the test models
-    and the serving stack name (at the versions they name), and ``tinytop``: 1.0 pins ``tinydep`` 1.0 (which
-    tests/fixtures/advisories.json makes vulnerable), 2.0 pins the fixed 1.1."""
+    and either image profile's serving stack name (at the versions they name), and ``tinytop``: 1.0 pins ``tinydep``
+    1.0 (which tests/fixtures/advisories.json makes vulnerable), 2.0 pins the fixed 1.1."""
     import mlflow
     import sklearn
 
@@ -132,6 +132,9 @@ def package_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         Dist("mlflow-skinny", mlflow.__version__, ("pyyaml>=5.1",)),
         Dist("gunicorn", "23.0.0", ('gevent>=1.4.0; extra == "gevent"',)),
         Dist("gevent", "25.5.1"),
+        Dist("numpy", "2.3.4"),  # the lean image's stack: numpy, pandas, and skops for a skops-saved model
+        Dist("pandas", "2.3.3", ("numpy>=1.26",)),
+        Dist("skops", "0.13.0"),
         Dist("scikit-learn", sklearn.__version__, ("threadpoolctl>=3.1.0",)),
         Dist("threadpoolctl", "3.6.0"),
         Dist("pyyaml", "5.3"),

@@ -46,6 +46,7 @@ def options(parsed: Mapping[str, Any], default_repository: str | None = None) ->
         repository=repository,
         tag=parsed.get("image_tag"),
         base_image=parsed.get("base_image"),
+        profile=parsed.get("image_profile") or "auto",
         pip_index_url=index_url(parsed, os.environ),
         pip_extra_index_url=parsed.get("pip_extra_index_url") or "",
         ca_bundle=Path(ca_bundle) if ca_bundle else None,

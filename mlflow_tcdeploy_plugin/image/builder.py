@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
+from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE, RESOURCE_DOES_NOT_EXIST
 
+from .. import serving_stack
 from ..log import get_logger
 from ..redact import add_secret
 from . import dockerfiles, keys
@@ -28,6 +29,8 @@ logger = get_logger(__name__)
 SERVING_PORT = 8080
 """MLflow's scoring server in the image (``/invocations``, ``/ping``)."""
 LABELS = "tcdeploy."
+FULL_BASES = ("python:", "ubuntu:24.04")
+"""The bases MLflow's Dockerfile generation sets Python and nginx up on (the mlflow profile)."""
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,8 @@ class ImageOptions:
     username: str | None = None
     password: str | None = field(default=None, repr=False)
     platform: str = "linux/amd64"
+    profile: str = "auto"
+    """The image profile asked for (``serving_stack.CHOICES``)."""
 
     def __post_init__(self) -> None:
         add_secret(self.password)
@@ -100,6 +105,7 @@ class BuiltImage:
     env_key: str
     model_key: str
     build_dir: Path
+    profile: str = ""
     built: list[str] = field(default_factory=list)
     pushed: list[str] = field(default_factory=list)
     reused: dict[str, str] = field(default_factory=dict)
@@ -121,6 +127,7 @@ class BuiltImage:
             "env_image": self.env_image,
             "env_key": self.env_key,
             "model_key": self.model_key,
+            "profile": self.profile,
             "built": list(self.built),
             "pushed": list(self.pushed),
             "reused": dict(self.reused),
@@ -153,7 +160,9 @@ def _apt_packages(mlmodel: dict[str, Any]) -> tuple[str, ...]:
     return tuple(sorted({p for f in flavors for p in FLAVOR_SPECIFIC_APT_PACKAGES.get(f, [])}))
 
 
-def _labels(provenance: Provenance, base: str, env_key: str, requirements: str, model_key: str = "") -> dict[str, str]:
+def _labels(
+    provenance: Provenance, inputs: keys.EnvInputs, base: str, env_key: str, model_key: str = ""
+) -> dict[str, str]:
     import mlflow
 
     from .._version import __version__
@@ -164,7 +173,8 @@ def _labels(provenance: Provenance, base: str, env_key: str, requirements: str, 
         "org.opencontainers.image.version": provenance.model_version or (model_key or env_key)[: keys.TAG_LENGTH],
         "org.opencontainers.image.base.name": base,
         f"{LABELS}env_key": env_key,
-        f"{LABELS}requirements.sha256": hashlib.sha256(requirements.encode()).hexdigest(),
+        f"{LABELS}image.profile": inputs.profile,
+        f"{LABELS}requirements.sha256": hashlib.sha256(inputs.files.get("requirements.txt", "").encode()).hexdigest(),
         f"{LABELS}scan.status": provenance.scan_status,
         f"{LABELS}scan.db_updated_at": provenance.scan_db_updated_at,
         f"{LABELS}scan.coverage": provenance.scan_coverage,
@@ -188,6 +198,32 @@ def _ours(image: Any, label: str, key: str) -> bool:
     return image is not None and (image.labels or {}).get(f"{LABELS}{label}") == key
 
 
+def choose_profile(model_dir: Path, mlmodel: dict[str, Any], opts: ImageOptions) -> serving_stack.Profile:
+    """The model's image profile (asked, or chosen by what it needs), and a base image it cannot be built on refused
+    before anything is built."""
+    requirements = model_dir / "requirements.txt"
+    lines = requirements.read_text().splitlines() if requirements.is_file() else []
+    flavors = serving_stack.flavors_of(mlmodel)
+    profile = serving_stack.choose(opts.profile, flavors, lines)
+    logger.info("tcdeploy: image profile %s: %s", profile.name, profile.reason)
+    java = serving_stack.java_flavor(flavors)
+    if java and (profile.name == serving_stack.FULL or not opts.base_image):
+        raise ImageError(
+            f"The model's {java} flavor loads through a Java runtime, which no python:<version> base image has: give "
+            "image_profile=lean and base_image=<a Debian or Ubuntu image with Java, the model's Python and pip> "
+            "(checked before the build).",
+            error_code=INVALID_PARAMETER_VALUE,
+        )
+    if profile.name == serving_stack.FULL and opts.base_image and not opts.base_image.startswith(FULL_BASES):
+        raise ImageError(
+            f"image_profile=mlflow builds MLflow's own serving image, whose Dockerfile sets up Python and nginx only "
+            f"on python:<version> images (and {FULL_BASES[1]}), not on {opts.base_image}: give a python:<version> "
+            "base_image, or image_profile=lean (any Debian or Ubuntu image with the model's Python and pip).",
+            error_code=INVALID_PARAMETER_VALUE,
+        )
+    return profile
+
+
 def plan(model_dir: Path, opts: ImageOptions, lock: str = "") -> tuple[keys.EnvInputs, str, str]:
     """What the images of the model in ``model_dir`` would be made of: the environment's inputs, its key and the
     model key. No engine is needed. ``lock``: the gate's resolved set, installed as it is."""
@@ -195,11 +231,18 @@ def plan(model_dir: Path, opts: ImageOptions, lock: str = "") -> tuple[keys.EnvI
 
     mlmodel = yaml.safe_load((model_dir / keys.MLMODEL).read_text()) or {}
     python_version = _python_version(model_dir)
+    profile = choose_profile(model_dir, mlmodel, opts).name
+    lean = None
+    if profile == serving_stack.LEAN:
+        requirements = model_dir / "requirements.txt"
+        text = requirements.read_text() if requirements.is_file() else ""
+        lean = serving_stack.lean_requirements_file(text, mlflow.__version__, mlmodel)
     inputs = keys.EnvInputs(
+        profile=profile,
         base_image=opts.base_image or f"python:{python_version}-slim",
         platform=opts.platform,
         python_version=python_version,
-        files=dockerfiles.env_files(model_dir, keys.env_mlmodel(mlmodel)),
+        files=dockerfiles.env_files(model_dir, keys.env_mlmodel(mlmodel), lean),
         mlflow_version=mlflow.__version__,
         pip_index_url=opts.pip_index_url,
         pip_extra_index_url=opts.pip_extra_index_url,
@@ -209,6 +252,24 @@ def plan(model_dir: Path, opts: ImageOptions, lock: str = "") -> tuple[keys.EnvI
     )
     env_key = inputs.key()
     return inputs, env_key, keys.model_key(env_key, model_dir)
+
+
+def base_needs(inputs: keys.EnvInputs, java: str | None) -> str:
+    """A shell check of a base image: prints what the environment image's Dockerfile needs and the base lacks."""
+    python = ".".join(inputs.python_version.split(".")[:2])
+    checks = [
+        "command -v python >/dev/null || { echo 'no python on PATH'; exit 0; }",
+        "v=$(python -c 'import sys; print(\"%d.%d\" % sys.version_info[:2])')",
+        f'[ "$v" = {python} ] || {{ echo "its python is $v, the model\'s is {python}"; exit 0; }}',
+        'python -m pip --version >/dev/null 2>&1 || { echo "no pip for its python"; exit 0; }',
+    ]
+    if inputs.profile == serving_stack.LEAN:
+        checks.append("command -v useradd >/dev/null || echo 'no useradd (the image runs as a user it makes)'")
+    if inputs.apt_packages:
+        checks.append("command -v apt-get >/dev/null || echo 'no apt-get (the flavor needs system libraries)'")
+    if java:
+        checks.append(f"command -v java >/dev/null || echo 'no java on PATH (the {java} flavor loads through it)'")
+    return "\n".join(checks)
 
 
 class Builder:
@@ -235,14 +296,16 @@ class Builder:
             inputs, env_key, model_key = plan(downloaded, opts, provenance.lock)
             base = inputs.base_image
             result = self._new_result(env_key, model_key)
+            result.profile = inputs.profile
             self._write_contexts(result, inputs, downloaded, env_context, model_context)
-            requirements = inputs.files.get("requirements.txt", "")
-            model_labels = _labels(provenance, result.env_image, env_key, requirements, model_key)
-            env_labels = _labels(provenance, base, env_key, requirements)
+            model_labels = _labels(provenance, inputs, result.env_image, env_key, model_key)
+            env_labels = _labels(provenance, inputs, base, env_key)
 
             image = self._find_model(result, need_local)
             if image is None and result.digest is None:
-                self._ensure_env(result, env_context, env_labels, base)
+                mlmodel = yaml.safe_load((downloaded / keys.MLMODEL).read_text()) or {}
+                java = serving_stack.java_flavor(serving_stack.flavors_of(mlmodel))
+                self._ensure_env(result, env_context, env_labels, inputs, java)
                 image = self._build_model(result, model_context, model_labels)
             if image is not None and opts.pushes:
                 result.digest = self._push(image, result.tagged, result)
@@ -317,8 +380,10 @@ class Builder:
         result.reused[ref] = f"pulled from the registry ({digest}, same model key)"
         return self.engine.local_image(ref)
 
-    def _ensure_env(self, result: BuiltImage, context: Path, labels: dict[str, str], base: str) -> None:
-        ref = result.env_image
+    def _ensure_env(
+        self, result: BuiltImage, context: Path, labels: dict[str, str], inputs: keys.EnvInputs, java: str | None
+    ) -> None:
+        ref, base = result.env_image, inputs.base_image
         if _ours(self.engine.local_image(ref), "env_key", result.env_key):
             result.reused[ref] = "on this engine already (same environment key)"
             logger.info("tcdeploy: reused %s: this engine has it (environment key %s)", ref, result.env_key[:12])
@@ -328,6 +393,8 @@ class Builder:
             self.engine.pull(ref, self.options.auth)
             result.reused[ref] = f"pulled from the registry ({digest}, same environment key)"
             return
+        if self.options.base_image:
+            self._check_base(inputs, java)
         self.engine.build(context, ref, labels, self.options.platform, result.build_dir / "build-env.log", base)
         result.logs.append(result.build_dir / "build-env.log")
         result.built.append(ref)
@@ -335,6 +402,28 @@ class Builder:
             image = self.engine.local_image(ref)
             if image is not None:
                 self._push(image, ref, result)
+
+    def _check_base(self, inputs: keys.EnvInputs, java: str | None) -> None:
+        """A base image the user gave, run once before the build: what the profile's Dockerfile needs must be in it
+        (else the build would fail half-way, or the image fail at start)."""
+        needs = base_needs(inputs, java)
+        if self.engine.local_image(inputs.base_image) is None:
+            try:
+                self.engine.pull(inputs.base_image, None)
+            except ImageError as exc:
+                raise ImageError(
+                    f"The base image {inputs.base_image} cannot be pulled: {exc.message}\nGive base_image=<an image "
+                    "your engine has or can pull>, or pull it first.",
+                    error_code=RESOURCE_DOES_NOT_EXIST,
+                ) from None
+        missing = self.engine.run_check(inputs.base_image, needs)
+        if missing:
+            raise ImageError(
+                f"base_image {inputs.base_image} cannot serve this model with image_profile={inputs.profile}: "
+                f"{missing}. Use an image with what is missing added (e.g. a CUDA runtime image with the model's "
+                f"Python and pip installed), or the default python:{inputs.python_version}-slim.",
+                error_code=INVALID_PARAMETER_VALUE,
+            )
 
     def _build_model(self, result: BuiltImage, context: Path, labels: dict[str, str]) -> Any | None:
         """Build the model image on its environment image; return it."""

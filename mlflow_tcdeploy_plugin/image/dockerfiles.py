@@ -1,5 +1,7 @@
-"""The two Dockerfiles, from MLflow's own generation (``mlflow.models.docker_utils.generate_dockerfile``: the serving
-stack of ``mlflow models build-docker``, scoring server on port 8080), split for reuse:
+"""The two Dockerfiles, split for reuse. The environment image is either profile's (``serving_stack``): ``mlflow``
+is MLflow's own generation (``mlflow.models.docker_utils.generate_dockerfile``: the serving stack of ``mlflow models
+build-docker``, nginx in front of the scoring server on port 8080); ``lean`` is written here (mlflow-skinny, MLflow's
+scoring server command on port 8080 itself, a non-root user).
 
 - the environment image installs the model's dependencies from its environment files only, so every model version
   with the same requirements shares it;
@@ -16,6 +18,7 @@ import re
 import shutil
 from pathlib import Path
 
+from ..serving_stack import LEAN
 from .keys import ENV_FILES, MLMODEL, EnvInputs
 
 MODEL_DIR = "/opt/ml/model"
@@ -23,6 +26,26 @@ ENV_CONTEXT = "model-env"
 MODEL_CONTEXT = "model"
 CA_FILE = "extra-ca.pem"
 LOCK_FILE = "requirements.lock"
+LEAN_REQUIREMENTS = "requirements.serving.txt"
+SERVE_WRITER = "tcdeploy_serve.py"
+SERVE = "/usr/local/bin/tcdeploy-serve"
+LEAN_UID = 10001
+SERVE_WRITER_CODE = """\
+# Writes the lean image's entrypoint from this MLflow's own scoring server command (mlflow models serve's), on 8080.
+import shlex
+import sys
+
+from mlflow.pyfunc import scoring_server
+
+command, env = scoring_server.get_cmd(model_uri=sys.argv[2], host="0.0.0.0", port=8080)
+model = env[scoring_server._SERVER_MODEL_PATH]
+with open(sys.argv[1], "w") as out:
+    out.write(
+        "#!/bin/sh\\n"
+        f"export {scoring_server._SERVER_MODEL_PATH}={shlex.quote(model)}\\n"
+        f'exec {command} --workers "${{MLFLOW_MODELS_WORKERS:-$(nproc)}}"\\n'
+    )
+"""
 _MLFLOW_INSTALL_RE = re.compile(r"^RUN pip install mlflow==\S+\n", re.MULTILINE)
 ENTRYPOINT = "from mlflow.models import container as C; C._serve('local')"
 NGINX_LOGS = (
@@ -87,11 +110,65 @@ def _copy_env_files(context: Path, inputs: EnvInputs, ca_bundle: Path | None) ->
         (env_dir / LOCK_FILE).write_text(inputs.lock)
 
 
+def _lean_install(inputs: EnvInputs) -> str:
+    if inputs.lock:
+        return (
+            "# Exactly the set the dependency gate resolved and judged (mlflow-skinny, the scoring server included)\n"
+            f"RUN pip install --no-deps --require-hashes -r {MODEL_DIR}/{LOCK_FILE}"
+        )
+    return (
+        "# The model's requirements with mlflow-skinny for mlflow, and the scoring server's libraries\n"
+        f"RUN pip install -r {MODEL_DIR}/{LEAN_REQUIREMENTS}"
+    )
+
+
+def _lean_dockerfile(inputs: EnvInputs, trust: str) -> str:
+    apt = ""
+    if inputs.apt_packages:
+        apt = (
+            "# Libraries the model's flavor loads\n"
+            "RUN apt-get update && apt-get install -y --no-install-recommends "
+            f"{' '.join(inputs.apt_packages)} && rm -rf /var/lib/apt/lists/*\n"
+        )
+    return f"""\
+# The lean serving image of mlflow-tcdeploy-plugin (image_profile=lean): mlflow-skinny and the model's dependencies,
+# MLflow's scoring server (uvicorn) on port 8080 without nginx, run by a non-root user.
+FROM {inputs.base_image}
+{trust}
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore PYTHONUNBUFFERED=1
+{apt}
+COPY {ENV_CONTEXT} {MODEL_DIR}
+{_lean_install(inputs)}
+
+# The entrypoint: the command of this MLflow's scoring server (as mlflow models serve runs it), written at build
+COPY {SERVE_WRITER} /tmp/{SERVE_WRITER}
+RUN python /tmp/{SERVE_WRITER} {SERVE} {MODEL_DIR} && chmod 0755 {SERVE} && rm /tmp/{SERVE_WRITER} \\
+    && useradd --create-home --uid {LEAN_UID} mlflow
+ENV MLFLOW_DISABLE_ENV_CREATION=True
+USER {LEAN_UID}
+WORKDIR /home/mlflow
+EXPOSE 8080
+ENTRYPOINT ["{SERVE}"]
+"""
+
+
 def write_env_context(context: Path, inputs: EnvInputs, ca_bundle: Path | None) -> str:
     """Fill ``context`` for the environment image (its environment files, the CA bundle); return the Dockerfile."""
+    _copy_env_files(context, inputs, ca_bundle)
+    trust = _trust_and_index_steps(inputs, ca_bundle is not None)
+    if inputs.profile == LEAN:
+        (context / SERVE_WRITER).write_text(SERVE_WRITER_CODE)
+        dockerfile = _lean_dockerfile(inputs, trust)
+    else:
+        dockerfile = _mlflow_dockerfile(context, inputs, trust)
+    (context / "Dockerfile").write_text(dockerfile)
+    return dockerfile
+
+
+def _mlflow_dockerfile(context: Path, inputs: EnvInputs, trust: str) -> str:
+    """MLflow's own serving Dockerfile, installing the gate's lock when there is one."""
     from mlflow.models import docker_utils
 
-    _copy_env_files(context, inputs, ca_bundle)
     docker_utils.generate_dockerfile(
         output_dir=str(context),
         base_image=inputs.base_image,
@@ -105,11 +182,9 @@ def write_env_context(context: Path, inputs: EnvInputs, ca_bundle: Path | None) 
         dockerfile = _MLFLOW_INSTALL_RE.sub("", dockerfile)  # the lock holds MLflow at the version judged
     if "nginx" in dockerfile:
         dockerfile = dockerfile.replace("\nENTRYPOINT ", f"\n{NGINX_LOGS}\nENTRYPOINT ", 1)
-    trust = _trust_and_index_steps(inputs, ca_bundle is not None)
     if trust:
         start = f"FROM {inputs.base_image}\n"
         dockerfile = dockerfile.replace(start, f"{start}\n{trust}\n", 1)
-    (context / "Dockerfile").write_text(dockerfile)
     return dockerfile
 
 
@@ -117,7 +192,7 @@ def write_model_context(context: Path, model_dir: Path, env_image: str) -> str:
     """Fill ``context`` for the model image (the model under a fixed name); return the Dockerfile."""
     shutil.copytree(model_dir, context / MODEL_CONTEXT)
     dockerfile = (
-        "# The model on its environment image (built by mlflow-tcdeploy-plugin from MLflow's serving image).\n"
+        "# The model on its environment image (built by mlflow-tcdeploy-plugin).\n"
         f"FROM {env_image}\n"
         f"COPY {MODEL_CONTEXT} {MODEL_DIR}\n"
     )
@@ -125,8 +200,11 @@ def write_model_context(context: Path, model_dir: Path, env_image: str) -> str:
     return dockerfile
 
 
-def env_files(model_dir: Path, reduced_mlmodel: str) -> dict[str, str]:
-    """The model's environment files, with the reduced MLmodel the install reads."""
+def env_files(model_dir: Path, reduced_mlmodel: str, lean_requirements: str | None) -> dict[str, str]:
+    """The model's environment files, with the reduced MLmodel the install reads, and the lean profile's
+    requirements (``lean_requirements``, when it is the profile)."""
     files = {name: (model_dir / name).read_text() for name in ENV_FILES if (model_dir / name).is_file()}
     files[MLMODEL] = reduced_mlmodel
+    if lean_requirements is not None:
+        files[LEAN_REQUIREMENTS] = lean_requirements
     return files

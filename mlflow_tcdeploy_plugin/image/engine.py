@@ -111,6 +111,20 @@ class Engine:
         except docker.errors.APIError as exc:
             raise self._registry_error(reference, str(exc.explanation or exc)) from None
 
+    def run_check(self, image: str, script: str) -> str:
+        """Run ``script`` with ``/bin/sh`` in a throwaway container of ``image`` (as root, no network); its output."""
+        import docker.errors
+
+        try:
+            output = self.client.containers.run(
+                image, ["-c", script], entrypoint=["/bin/sh"], user="0", network_disabled=True, remove=True
+            )
+        except docker.errors.ContainerError as exc:
+            return f"its check failed: {(exc.stderr or b'').decode(errors='replace').strip() or exc}"
+        except docker.errors.APIError as exc:
+            return f"it cannot be run: {exc.explanation or exc}"
+        return bytes(output or b"").decode(errors="replace").strip()
+
     def build(
         self,
         context: Path,

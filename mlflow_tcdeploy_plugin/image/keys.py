@@ -2,8 +2,8 @@
 
 - The **environment key**: the base image reference, the platform, the Python version, the model's environment files
   (requirements, python_env, conda, and the part of MLmodel that installing them reads), the MLflow version, and the
-  builder options that change the install (index URLs, the CA bundle's content), and the gate's lock (the resolved
-  set the image installs) when there is one.
+  builder options that change the install (index URLs, the CA bundle's content), the image profile, and the gate's
+  lock (the resolved set the image installs) when there is one.
 - The **model key**: the environment key and every file of the model, with MLmodel's per-logging fields (when, where
   and under which IDs it was logged) left out, so the same files logged twice make the same image.
 """
@@ -43,7 +43,9 @@ class EnvInputs:
     apt_packages: tuple[str, ...] = ()
     lock: str = ""
     """The gate's resolved set with hashes: when given, the image installs exactly it (no resolution of its own)."""
-    recipe: int = 2
+    profile: str = "mlflow"
+    """What the image serves with (``serving_stack``: lean or mlflow)."""
+    recipe: int = 3
     """The builder's own steps, counted: a change of them makes new keys, so no image of older steps is reused."""
 
     def key(self) -> str:

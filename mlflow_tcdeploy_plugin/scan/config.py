@@ -27,7 +27,8 @@ def index_url(options: Mapping[str, Any], env: Mapping[str, str]) -> str:
     return opt.index_url(ENV_PIP_INDEX_URL)(value) if value else ""
 
 
-def gate_config(options: Mapping[str, Any], env: Mapping[str, str]) -> Any:
+def gate_config(options: Mapping[str, Any], env: Mapping[str, str], builds: bool = False) -> Any:
+    """``builds``: the image profile's install is judged (else MLflow's own serving stack: a MODEL service's)."""
     from .gate import GateConfig
     from .policy import Policy
     from .resolver import Target
@@ -64,4 +65,5 @@ def gate_config(options: Mapping[str, Any], env: Mapping[str, str]) -> Any:
             allow_builds=bool(opt.value(options, "scan_allow_builds")),
         ),
         report_dir=Path(options.get("scan_report_dir") or env.get(ENV_REPORT_DIR) or cache / "reports"),
+        profile=opt.value(options, "image_profile") if builds else "mlflow",
     )

@@ -21,6 +21,7 @@ from typing import Any
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import INTERNAL_ERROR, INVALID_PARAMETER_VALUE, ErrorCode
 
+from .. import serving_stack
 from ..errors import TcDeployError
 from ..log import get_logger
 from . import trivy
@@ -34,8 +35,6 @@ logger = get_logger(__name__)
 
 RESOLUTION_TTL = timedelta(hours=24)
 """How long a resolution is reused: an unpinned requirement resolves to newer releases as they appear."""
-SERVING_STACK = ("gunicorn[gevent]",)
-"""What MLflow's serving image installs next to the model besides MLflow itself (``_install_pyfunc_deps``)."""
 
 
 class GateFailed(TcDeployError):
@@ -63,15 +62,24 @@ class GateConfig:
     """The platform and index options; its Python version comes from the model."""
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(timezone.utc))
     """Now (UTC): when ignores expire, how old the DB and a cached resolution are."""
+    profile: str = "mlflow"
+    """The image profile whose install is judged (``auto``: chosen from the model as the image builder chooses)."""
 
 
-def serving_stack(requirements: ModelRequirements) -> list[str]:
-    """What the serving image installs next to the model: full MLflow at this machine's version (as MLflow's
-    Dockerfile pins it) unless the model names its own, and the scoring server's extras."""
+def as_served(
+    reqs: ModelRequirements, files: dict[str, str], asked: str
+) -> tuple[ModelRequirements, list[str], serving_stack.Profile]:
+    """The model's requirements as the serving image installs them, the serving stack beside them, and the image
+    profile that decides both (``asked``: the image_profile option; MLflow's own image when no image is built)."""
     import mlflow
+    import yaml
 
-    own = "mlflow" in requirements.names()
-    return [*([] if own else [f"mlflow=={mlflow.__version__}"]), *SERVING_STACK]
+    mlmodel = yaml.safe_load(files.get("MLmodel") or "") or {}
+    profile = serving_stack.choose(asked, serving_stack.flavors_of(mlmodel), reqs.requirements)
+    requirements, stack = serving_stack.serving_requirements(
+        reqs.requirements, profile.name, mlflow.__version__, mlmodel
+    )
+    return replace(reqs, requirements=requirements), stack, profile
 
 
 def check(
@@ -85,14 +93,15 @@ def check(
     if policy.mode == "off":
         return {"status": "off", "policy": policy.describe()}
     try:
-        reqs = from_files(read_files(model_path))
+        files = read_files(model_path)
+        reqs, serving, profile = as_served(from_files(files), files, config.profile)
         policy = replace(policy, ignore={**parse_trivyignore(reqs.ignore_file), **policy.ignore})
         target = replace(config.target, python_version=reqs.python_version)
         binary = trivy.find_binary(config.trivy)
         info = trivy.version_info(config.trivy, binary)
         if info.db_updated_at:
             judge_db(info, config)
-        resolution, resolution_cached = _resolution(reqs, target, config)
+        resolution, resolution_cached = _resolution(reqs, serving, target, config)
         report, key, cached = _report(reqs, resolution, binary, info, config)
     except ResolveError as exc:
         return no_verdict(exc, label, policy, exc.error_code)
@@ -100,7 +109,8 @@ def check(
         return no_verdict(exc, label, policy, ErrorCode.Value(exc.error_code))
     except (trivy.GateError, ReportError, OSError) as exc:
         return no_verdict(exc, label, policy)
-    return _judge(report, resolution, target, key, cached, resolution_cached, label, policy, config)
+    summary = _judge(report, resolution, target, key, cached, resolution_cached, label, policy, config)
+    return {**summary, "image_profile": profile.name}
 
 
 def check_image(reference: str, label: str, config: GateConfig) -> dict[str, Any]:
@@ -157,8 +167,9 @@ def no_verdict(exc: Exception, label: str, policy: Policy, error_code: int = INT
 
 
 # --- resolution and scan, each cached ----------------------------------------------------------------------------
-def _resolution(reqs: ModelRequirements, target: Target, config: GateConfig) -> tuple[Resolution, bool]:
-    serving = serving_stack(reqs)
+def _resolution(
+    reqs: ModelRequirements, serving: list[str], target: Target, config: GateConfig
+) -> tuple[Resolution, bool]:
     key = cache_key(reqs.requirements, reqs.constraints, serving, target)
     cache = ScanCache(config.cache_dir)
     cached = cache.resolution(key)

@@ -267,3 +267,36 @@ def test_registry_credentials_go_to_the_service_and_nowhere_else(
     shown = json.dumps(created) + labels + build_logs + caplog.text
     assert REGISTRY_PASSWORD not in shown
     TcDeploymentClient().delete_endpoint("img-credentials")
+
+
+def test_a_base_image_without_what_the_profile_needs_is_refused_before_the_build(
+    cloud: Cloud, image_model: Registry, docker_engine: Docker, tmp_path: Path
+) -> None:
+    """A base image without what the lean Dockerfile runs (here: no useradd) is named as such before anything is
+    built; the default base passes the same check; the mlflow profile takes python:<version> bases only."""
+    from mlflow_tcdeploy_plugin.image.builder import ImageOptions, base_needs, plan
+    from mlflow_tcdeploy_plugin.image.engine import Engine
+
+    default = plan(Path(_downloaded(image_model, tmp_path)), ImageOptions(repository="r"))[0]
+    assert Engine(docker_engine.client).run_check(default.base_image, base_needs(default, None)) == ""
+    (tmp_path / "base").mkdir()
+    (tmp_path / "base" / "Dockerfile").write_text(f"FROM {default.base_image}\nRUN rm /usr/sbin/useradd\n")
+    base = f"tcdeploy-tests-no-useradd:{docker_engine.repository.rsplit('/', 2)[1]}"
+    docker_engine.client.images.build(path=str(tmp_path / "base"), tag=base, rm=True)
+    try:
+        since = time.time()
+        uri = f"models:/{image_model.model_name}/1"
+        refused = _cli(uri, *_build_args(docker_engine), "--scan", "off", "--base-image", base, env=cloud.env)
+        assert refused.returncode == 2, refused.stderr[-2000:]
+        assert f"base_image {base} cannot serve this model with image_profile=lean: no useradd" in refused.stderr
+        assert builds_and_pushes(docker_engine.events(since, time.time())) == (0, 0)
+        full = _cli(uri, *_build_args(docker_engine), "--image-profile", "mlflow", "--base-image", base, env=cloud.env)
+        assert full.returncode == 2 and "image_profile=mlflow builds MLflow's own serving image" in full.stderr
+    finally:
+        docker_engine.client.images.remove(base, force=True)
+
+
+def _downloaded(model: Registry, where: Path) -> str:
+    from mlflow.artifacts import download_artifacts
+
+    return download_artifacts(artifact_uri=f"models:/{model.model_name}/1", dst_path=str(where / "model"))

@@ -19,6 +19,7 @@ pytestmark = pytest.mark.replicas
 OCI = ("created", "title", "version", "base.name")
 PLUGIN_LABELS = (
     "env_key",
+    "image.profile",
     "requirements.sha256",
     "scan.status",
     "scan.db_updated_at",
@@ -55,6 +56,7 @@ def test_the_first_deployment_builds_pushes_and_serves(
         and model_labels["tcdeploy.env_key"] == image["env_key"]
     )
     assert model_labels["tcdeploy.model.uri"] == f"models:/{image_model.model_name}/1"
+    assert image["profile"] == model_labels["tcdeploy.image.profile"] == "lean"  # the default for this model
     assert model_labels["org.opencontainers.image.base.name"] == image["env_image"]
     assert first["scan"]["status"] == "passed" and model_labels["tcdeploy.scan.status"] == "passed"
     assert model_labels["tcdeploy.scan.db_updated_at"] == first["scan"]["db_updated_at"] != ""
@@ -122,7 +124,10 @@ def test_the_environment_image_installs_exactly_the_set_the_gate_judged(
     assert scan["status"] == "passed" and scan["coverage"]["percent"] == 100.0
     document = json.loads(Path(scan["report_path"]).read_text())
     resolved = {p["name"]: p["version"] for p in document["packages"]}
-    assert {"joblib", "threadpoolctl", "numpy", "scipy", "scikit-learn", "mlflow"} <= set(resolved)
+    assert {"joblib", "threadpoolctl", "numpy", "scipy", "scikit-learn", "mlflow-skinny", "pandas", "skops"} <= set(
+        resolved
+    )
+    assert not {"mlflow", "flask", "sqlalchemy", "gunicorn", "pyarrow", "matplotlib"} & set(resolved)  # the lean set
     assert all(resolved[name] for name in ("joblib", "threadpoolctl", "numpy", "scipy"))
     listed = docker_engine.client.containers.run(
         image["env_image"], entrypoint=["python", "-m", "pip", "list", "--format", "json"], remove=True

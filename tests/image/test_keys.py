@@ -76,8 +76,9 @@ def test_the_model_key_ignores_when_and_where_the_same_files_were_logged(
         {"base_image": "python:3.11-slim-bookworm"},
         {"platform": "linux/arm64"},
         {"ca_bundle": "ca"},
+        {"profile": "mlflow"},
     ],
-    ids=["index", "extra-index", "base-image", "platform", "ca-bundle"],
+    ids=["index", "extra-index", "base-image", "platform", "ca-bundle", "profile"],
 )
 def test_what_changes_the_install_changes_the_environment_key(
     models: dict[str, Path], tmp_path: Path, change: dict[str, str]
@@ -90,10 +91,13 @@ def test_what_changes_the_install_changes_the_environment_key(
     assert _keys(models["v1"], options)[0] != _keys(models["v1"])[0]
 
 
-def test_the_dockerfiles_are_mlflows_split_in_two(models: dict[str, Path], tmp_path: Path) -> None:
+def test_the_mlflow_profile_is_mlflows_dockerfile_split_in_two(models: dict[str, Path], tmp_path: Path) -> None:
     (tmp_path / "ca.pem").write_text("-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n")
     options = ImageOptions(
-        repository=OPTIONS.repository, ca_bundle=tmp_path / "ca.pem", pip_index_url="https://pypi.org/simple"
+        repository=OPTIONS.repository,
+        ca_bundle=tmp_path / "ca.pem",
+        pip_index_url="https://pypi.org/simple",
+        profile="mlflow",
     )
     inputs, _, _ = plan(models["v1"], options)
     env = write_env_context(tmp_path / "env", inputs, options.ca_bundle)
@@ -114,6 +118,66 @@ def test_the_dockerfiles_are_mlflows_split_in_two(models: dict[str, Path], tmp_p
     model = write_model_context(tmp_path / "model", models["v1"], "127.0.0.1:5000/iris:env-abc")
     assert model.splitlines()[1:] == ["FROM 127.0.0.1:5000/iris:env-abc", "COPY model /opt/ml/model"]
     assert (tmp_path / "model" / "model" / "MLmodel").is_file()
+
+
+def test_the_lean_profile_serves_with_mlflow_skinny_without_nginx_as_a_user(
+    models: dict[str, Path], tmp_path: Path
+) -> None:
+    import mlflow
+
+    (tmp_path / "ca.pem").write_text("-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n")
+    options = ImageOptions(repository=OPTIONS.repository, ca_bundle=tmp_path / "ca.pem")
+    full = Path(shutil.copytree(models["v1"], tmp_path / "full"))
+    (full / "requirements.txt").write_text(f"mlflow=={mlflow.__version__}\nscikit-learn\n")
+    inputs, _, _ = plan(full, options)
+    assert inputs.profile == "lean"  # the default: a scikit-learn model needs the scoring server only
+    env = write_env_context(tmp_path / "env", inputs, options.ca_bundle)
+    lines = env.splitlines()
+    steps = "\n".join(line for line in lines if not line.startswith("#"))
+    assert "nginx" not in steps and "gunicorn" not in steps and "_install_pyfunc_deps" not in steps
+    assert lines.index(f"FROM {inputs.base_image}") < lines.index("COPY extra-ca.pem /etc/tcdeploy/extra-ca.pem")
+    assert "RUN pip install -r /opt/ml/model/requirements.serving.txt" in lines
+    assert "PIP_NO_CACHE_DIR=1" in steps and "apt-get" not in steps  # scikit-learn needs no system library
+    assert lines[-4:] == [
+        "USER 10001",
+        "WORKDIR /home/mlflow",
+        "EXPOSE 8080",
+        'ENTRYPOINT ["/usr/local/bin/tcdeploy-serve"]',
+    ]
+    served = (tmp_path / "env" / "model-env" / "requirements.serving.txt").read_text().splitlines()
+    # skops: the model is saved in its format (MLflow's default), which full MLflow brought along
+    assert served == [f"mlflow-skinny=={mlflow.__version__}", "scikit-learn", "numpy", "pandas", "skops<1"]
+    writer = (tmp_path / "env" / "tcdeploy_serve.py").read_text()
+    compile(writer, "tcdeploy_serve.py", "exec")  # the entrypoint writer the image runs is valid Python
+
+
+def test_the_profile_follows_what_the_model_asks_for(
+    registry: Registry, models: dict[str, Path], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import mlflow
+
+    from mlflow_tcdeploy_plugin.errors import TcDeployError
+
+    full = Path(shutil.copytree(models["v1"], tmp_path / "full"))
+    (full / "requirements.txt").write_text(f"mlflow[genai]=={mlflow.__version__}\nscikit-learn\n")
+    with caplog.at_level("INFO", logger="mlflow_tcdeploy_plugin"):
+        assert plan(full, OPTIONS)[0].profile == "mlflow"
+    assert (
+        f"image profile mlflow: the model's requirements ask for full MLflow (mlflow[genai]=={mlflow.__version__})"
+        in (caplog.text)
+    )
+    assert plan(full, ImageOptions(repository=OPTIONS.repository, profile="lean"))[0].profile == "lean"
+    with pytest.raises(TcDeployError, match="image_profile=mlflow builds MLflow's own serving image") as refused:
+        plan(models["v1"], ImageOptions(repository="r", profile="mlflow", base_image="nvidia/cuda:12.4.1-runtime"))
+    assert refused.value.error_code == "INVALID_PARAMETER_VALUE"
+    spark = Path(shutil.copytree(models["v1"], tmp_path / "spark"))
+    mlmodel = yaml.safe_load((spark / "MLmodel").read_text())
+    mlmodel["flavors"]["spark"] = {"pyspark_version": "3.5.1"}
+    (spark / "MLmodel").write_text(yaml.safe_dump(mlmodel))
+    with pytest.raises(TcDeployError, match="spark flavor loads through a Java runtime") as refused:
+        plan(spark, OPTIONS)
+    assert refused.value.error_code == "INVALID_PARAMETER_VALUE"
+    assert plan(spark, ImageOptions(repository="r", base_image="example.org/python-java:3.11"))[0].profile == "lean"
 
 
 def test_image_references() -> None:
