@@ -488,7 +488,8 @@ OPTIONS: tuple[Option, ...] = (
         "str",
         "What the environment image serves with. lean: mlflow-skinny at the model's MLflow version, numpy and pandas, "
         "uvicorn on port 8080 without nginx, a non-root user; mlflow: MLflow's own serving image (full MLflow, "
-        "nginx); auto: lean unless the model's requirements ask for full MLflow (mlflow[extras]).",
+        "nginx); auto: lean unless the model's requirements ask for MLflow with extras, pin an MLflow older than "
+        "3.11 or have lines lean cannot rewrite (URLs, local files, pip options).",
         "auto",
         scopes=PREPARE,
         choices=("auto", "lean", "mlflow"),
@@ -498,7 +499,7 @@ OPTIONS: tuple[Option, ...] = (
         "str",
         "Base of the environment image. Default: python:<the model's Python>-slim. lean: any Debian or Ubuntu image "
         "with that Python and pip (a CUDA runtime with Python added, say), checked before the build; mlflow: a "
-        "python:<version> image (MLflow's Dockerfile installs nginx only there).",
+        "python:<version> image.",
         scopes=PREPARE,
     ),
     Option(

@@ -31,6 +31,10 @@ JAVA_FLAVORS = ("spark", "h2o", "johnsnowlabs", "mleap")
 _MLFLOW_RE = re.compile(r"^\s*mlflow(?=\s*(\[|[=<>!~;@]|$))", re.IGNORECASE)
 _NAME_RE = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 MLFLOW_NAMES = frozenset({"mlflow", "mlflow-skinny"})
+LEAN_FLOOR = "3.11"
+"""The oldest MLflow the lean image serves with: the plugin's floor (MLflow 2's scoring server is Flask and
+gunicorn, which mlflow-skinny does not bring; 3.10's breaks on Starlette 1.x)."""
+LEAN_CONSTRAINTS = "constraints.serving.txt"
 
 
 @dataclass(frozen=True)
@@ -49,14 +53,61 @@ def _names(requirements: Iterable[str]) -> set[str]:
     return {re.sub(r"[-_.]+", "-", m.group(1)).lower() for m in found if m}
 
 
-def choose(asked: str, flavors: Iterable[str], requirements: Iterable[str]) -> Profile:
-    """The profile for a model with these flavors and requirement lines: ``asked`` unless ``auto``; ``auto`` is
-    lean unless the model asks for full MLflow at serving time (``mlflow[extras]`` in its requirements)."""
+def _too_old(requirements: Iterable[str]) -> str | None:
+    """A requirement that holds MLflow below ``LEAN_FLOOR`` (an exact pin or an upper bound), if any."""
+    from packaging.requirements import Requirement
+    from packaging.version import InvalidVersion, Version
+
+    floor = Version(LEAN_FLOOR)
+    for line in _named_mlflow_or_skinny(requirements):
+        for spec in Requirement(line).specifier:
+            try:
+                bound = Version(spec.version.removesuffix(".*"))
+            except InvalidVersion:
+                continue
+            if (spec.operator in ("==", "===", "<=") and bound < floor) or (spec.operator == "<" and bound <= floor):
+                return line
+    return None
+
+
+def _named_mlflow_or_skinny(requirements: Iterable[str]) -> list[str]:
+    return [r for r in requirements if _names([r]) & MLFLOW_NAMES]
+
+
+def lean_obstacle(requirements: Iterable[str], unusable: Iterable[str]) -> str | None:
+    """Why the lean profile cannot serve a model with these (parsed) requirements, or None. ``unusable``: the lines
+    of the model's files the parser could not carry over (URLs, local files, pip options, conda packages), which
+    MLflow's own image installs as they are."""
+    line = next(iter(unusable), None)
+    if line is not None:
+        return f"its requirements have a line the lean profile cannot rewrite ({line})"
+    old = _too_old(requirements)
+    if old is not None:
+        return f"it asks for an MLflow older than {LEAN_FLOOR} ({old}), whose scoring server is not the one lean runs"
+    return None
+
+
+def choose(asked: str, flavors: Iterable[str], requirements: Iterable[str], unusable: Iterable[str] = ()) -> Profile:
+    """The profile for a model with these flavors and parsed requirements: ``asked`` unless ``auto``; ``auto`` is
+    lean unless the model asks for full MLflow (``mlflow[...]``) or the lean profile cannot serve it
+    (``lean_obstacle``). Raises ``MlflowException`` when lean is asked for a model it cannot serve."""
+    requirements = list(requirements)
+    obstacle = lean_obstacle(requirements, unusable)
+    if asked == LEAN and obstacle is not None:
+        from mlflow.exceptions import MlflowException
+        from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
+
+        raise MlflowException(
+            f"image_profile=lean cannot serve this model: {obstacle}. Give image_profile=mlflow (MLflow's own image).",
+            error_code=INVALID_PARAMETER_VALUE,
+        )
     if asked != AUTO:
         return Profile(asked, f"image_profile={asked} was given")
     with_extras = [r.strip() for r in _named_mlflow(requirements) if "[" in r.split(";")[0]]
     if with_extras:
-        return Profile(FULL, f"the model's requirements ask for full MLflow ({with_extras[0]})")
+        return Profile(FULL, f"the model's requirements ask for MLflow with extras ({with_extras[0]})")
+    if obstacle is not None:
+        return Profile(FULL, obstacle)
     shown = ", ".join(sorted(flavors)) or "none"
     return Profile(LEAN, f"the model needs MLflow's scoring server only (flavors: {shown})")
 
@@ -82,12 +133,23 @@ def serving_requirements(
     return lean, [*([] if named else [f"mlflow-skinny=={mlflow_version}"]), *added]
 
 
-def lean_requirements_file(text: str, mlflow_version: str, mlmodel: Mapping[str, Any]) -> str:
-    """requirements.txt as the lean image installs it: ``mlflow`` lines swapped for ``mlflow-skinny``, pip's own
-    options and other lines kept, the scoring server's and the flavor's libraries added."""
-    lines = text.splitlines()
-    rewritten, stack = serving_requirements(lines, LEAN, mlflow_version, mlmodel)
-    return "\n".join([*rewritten, *stack]) + "\n"
+def lean_requirements_file(
+    requirements: list[str], constraints: list[str], mlflow_version: str, mlmodel: Mapping[str, Any]
+) -> tuple[str, str]:
+    """The requirements file the lean image installs from the model's parsed requirements (``-r`` files merged,
+    comments, hashes and line continuations gone): ``mlflow`` swapped for ``mlflow-skinny``, the scoring server's and
+    the flavor's libraries added; and the model's constraints (rewritten alike), "" when it has none."""
+    rewritten, stack = serving_requirements(requirements, LEAN, mlflow_version, mlmodel)
+    kept, _ = serving_requirements(constraints, LEAN, mlflow_version, {}) if constraints else ([], [])
+    lines = [*rewritten, *stack]
+    if kept:
+        lines = [f"-c {LEAN_CONSTRAINTS}", *lines]
+    return "\n".join(lines) + "\n", ("\n".join(kept) + "\n" if kept else "")
+
+
+def unusable_lines(not_scanned: Iterable[Any]) -> list[str]:
+    """The requirement parser's ``NotScanned`` lines of the model's files (not its notes on whole files)."""
+    return [f"{n.requirement}: {n.reason}" for n in not_scanned if not n.requirement.startswith("(")]
 
 
 def flavors_of(mlmodel: Mapping[str, Any]) -> list[str]:

@@ -21,6 +21,7 @@ from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE, RESOURCE_DOES_
 from .. import serving_stack
 from ..log import get_logger
 from ..redact import add_secret
+from ..scan.requirements import from_files, read_model_files
 from . import dockerfiles, keys
 from .engine import Engine, ImageError, registry_of
 
@@ -29,8 +30,9 @@ logger = get_logger(__name__)
 SERVING_PORT = 8080
 """MLflow's scoring server in the image (``/invocations``, ``/ping``)."""
 LABELS = "tcdeploy."
-FULL_BASES = ("python:", "ubuntu:24.04")
-"""The bases MLflow's Dockerfile generation sets Python and nginx up on (the mlflow profile)."""
+FULL_BASES = ("python:",)
+"""The bases the mlflow profile builds on: MLflow's Dockerfile generation installs nginx there with the image's own
+Python (on other bases it sets Python up its own way, which the base check does not follow)."""
 
 
 @dataclass(frozen=True)
@@ -198,13 +200,12 @@ def _ours(image: Any, label: str, key: str) -> bool:
     return image is not None and (image.labels or {}).get(f"{LABELS}{label}") == key
 
 
-def choose_profile(model_dir: Path, mlmodel: dict[str, Any], opts: ImageOptions) -> serving_stack.Profile:
-    """The model's image profile (asked, or chosen by what it needs), and a base image it cannot be built on refused
-    before anything is built."""
-    requirements = model_dir / "requirements.txt"
-    lines = requirements.read_text().splitlines() if requirements.is_file() else []
+def choose_profile(reqs: Any, mlmodel: dict[str, Any], opts: ImageOptions) -> serving_stack.Profile:
+    """The model's image profile (asked, or chosen by what it needs, from its parsed requirements ``reqs`` as the
+    gate chooses), and a base image it cannot be built on refused before anything is built."""
     flavors = serving_stack.flavors_of(mlmodel)
-    profile = serving_stack.choose(opts.profile, flavors, lines)
+    unusable = serving_stack.unusable_lines(reqs.not_scanned)
+    profile = serving_stack.choose(opts.profile, flavors, reqs.requirements, unusable)
     logger.info("tcdeploy: image profile %s: %s", profile.name, profile.reason)
     java = serving_stack.java_flavor(flavors)
     if java and (profile.name == serving_stack.FULL or not opts.base_image):
@@ -216,9 +217,9 @@ def choose_profile(model_dir: Path, mlmodel: dict[str, Any], opts: ImageOptions)
         )
     if profile.name == serving_stack.FULL and opts.base_image and not opts.base_image.startswith(FULL_BASES):
         raise ImageError(
-            f"image_profile=mlflow builds MLflow's own serving image, whose Dockerfile sets up Python and nginx only "
-            f"on python:<version> images (and {FULL_BASES[1]}), not on {opts.base_image}: give a python:<version> "
-            "base_image, or image_profile=lean (any Debian or Ubuntu image with the model's Python and pip).",
+            f"image_profile=mlflow builds MLflow's own serving image, on python:<version> base images only, not on "
+            f"{opts.base_image}: give a python:<version> base_image, or image_profile=lean (any Debian or Ubuntu "
+            "image with the model's Python and pip).",
             error_code=INVALID_PARAMETER_VALUE,
         )
     return profile
@@ -231,12 +232,11 @@ def plan(model_dir: Path, opts: ImageOptions, lock: str = "") -> tuple[keys.EnvI
 
     mlmodel = yaml.safe_load((model_dir / keys.MLMODEL).read_text()) or {}
     python_version = _python_version(model_dir)
-    profile = choose_profile(model_dir, mlmodel, opts).name
+    reqs = from_files(read_model_files(str(model_dir)))
+    profile = choose_profile(reqs, mlmodel, opts).name
     lean = None
     if profile == serving_stack.LEAN:
-        requirements = model_dir / "requirements.txt"
-        text = requirements.read_text() if requirements.is_file() else ""
-        lean = serving_stack.lean_requirements_file(text, mlflow.__version__, mlmodel)
+        lean = serving_stack.lean_requirements_file(reqs.requirements, reqs.constraints, mlflow.__version__, mlmodel)
     inputs = keys.EnvInputs(
         profile=profile,
         base_image=opts.base_image or f"python:{python_version}-slim",
@@ -254,6 +254,16 @@ def plan(model_dir: Path, opts: ImageOptions, lock: str = "") -> tuple[keys.EnvI
     return inputs, env_key, keys.model_key(env_key, model_dir)
 
 
+_SYSTEM_PYTHON = (
+    'import os, sys, sysconfig; path = os.path.join(sysconfig.get_path("stdlib"), "EXTERNALLY-MANAGED"); '
+    "raise SystemExit(sys.prefix == sys.base_prefix and os.path.exists(path))"
+)
+_OLD_LIBC = (
+    "import platform; name, version = platform.libc_ver(); "
+    'raise SystemExit(name != "glibc" or tuple(map(int, version.split(".")[:2])) < (2, 28))'
+)
+
+
 def base_needs(inputs: keys.EnvInputs, java: str | None) -> str:
     """A shell check of a base image: prints what the environment image's Dockerfile needs and the base lacks."""
     python = ".".join(inputs.python_version.split(".")[:2])
@@ -262,6 +272,10 @@ def base_needs(inputs: keys.EnvInputs, java: str | None) -> str:
         "v=$(python -c 'import sys; print(\"%d.%d\" % sys.version_info[:2])')",
         f'[ "$v" = {python} ] || {{ echo "its python is $v, the model\'s is {python}"; exit 0; }}',
         'python -m pip --version >/dev/null 2>&1 || { echo "no pip for its python"; exit 0; }',
+        f"python -c '{_SYSTEM_PYTHON}' || echo \"its python is the system's, which pip refuses to install into "
+        '(EXTERNALLY-MANAGED): use an image with its own Python, or a virtual environment first on PATH"',
+        f"python -c '{_OLD_LIBC}' || echo 'its C library is not glibc 2.28 or newer (the gate resolves "
+        "manylinux_2_28 wheels)'",
     ]
     if inputs.profile == serving_stack.LEAN:
         checks.append("command -v useradd >/dev/null || echo 'no useradd (the image runs as a user it makes)'")

@@ -18,7 +18,7 @@ import re
 import shutil
 from pathlib import Path
 
-from ..serving_stack import LEAN
+from ..serving_stack import LEAN, LEAN_CONSTRAINTS
 from .keys import ENV_FILES, MLMODEL, EnvInputs
 
 MODEL_DIR = "/opt/ml/model"
@@ -114,11 +114,11 @@ def _lean_install(inputs: EnvInputs) -> str:
     if inputs.lock:
         return (
             "# Exactly the set the dependency gate resolved and judged (mlflow-skinny, the scoring server included)\n"
-            f"RUN pip install --no-deps --require-hashes -r {MODEL_DIR}/{LOCK_FILE}"
+            f"RUN python -m pip install --no-deps --require-hashes -r {MODEL_DIR}/{LOCK_FILE}"
         )
     return (
         "# The model's requirements with mlflow-skinny for mlflow, and the scoring server's libraries\n"
-        f"RUN pip install -r {MODEL_DIR}/{LEAN_REQUIREMENTS}"
+        f"RUN python -m pip install -r {MODEL_DIR}/{LEAN_REQUIREMENTS}"
     )
 
 
@@ -143,7 +143,7 @@ COPY {ENV_CONTEXT} {MODEL_DIR}
 # The entrypoint: the command of this MLflow's scoring server (as mlflow models serve runs it), written at build
 COPY {SERVE_WRITER} /tmp/{SERVE_WRITER}
 RUN python /tmp/{SERVE_WRITER} {SERVE} {MODEL_DIR} && chmod 0755 {SERVE} && rm /tmp/{SERVE_WRITER} \\
-    && useradd --create-home --uid {LEAN_UID} mlflow
+    && (id -u {LEAN_UID} >/dev/null 2>&1 || useradd --create-home --uid {LEAN_UID} mlflow)
 ENV MLFLOW_DISABLE_ENV_CREATION=True
 USER {LEAN_UID}
 WORKDIR /home/mlflow
@@ -155,6 +155,7 @@ ENTRYPOINT ["{SERVE}"]
 def write_env_context(context: Path, inputs: EnvInputs, ca_bundle: Path | None) -> str:
     """Fill ``context`` for the environment image (its environment files, the CA bundle); return the Dockerfile."""
     _copy_env_files(context, inputs, ca_bundle)
+    readable(context)
     trust = _trust_and_index_steps(inputs, ca_bundle is not None)
     if inputs.profile == LEAN:
         (context / SERVE_WRITER).write_text(SERVE_WRITER_CODE)
@@ -191,6 +192,7 @@ def _mlflow_dockerfile(context: Path, inputs: EnvInputs, trust: str) -> str:
 def write_model_context(context: Path, model_dir: Path, env_image: str) -> str:
     """Fill ``context`` for the model image (the model under a fixed name); return the Dockerfile."""
     shutil.copytree(model_dir, context / MODEL_CONTEXT)
+    readable(context / MODEL_CONTEXT)
     dockerfile = (
         "# The model on its environment image (built by mlflow-tcdeploy-plugin).\n"
         f"FROM {env_image}\n"
@@ -200,11 +202,22 @@ def write_model_context(context: Path, model_dir: Path, env_image: str) -> str:
     return dockerfile
 
 
-def env_files(model_dir: Path, reduced_mlmodel: str, lean_requirements: str | None) -> dict[str, str]:
+def env_files(model_dir: Path, reduced_mlmodel: str, lean: tuple[str, str] | None) -> dict[str, str]:
     """The model's environment files, with the reduced MLmodel the install reads, and the lean profile's
-    requirements (``lean_requirements``, when it is the profile)."""
+    requirements and constraints (``lean``, when it is the profile)."""
     files = {name: (model_dir / name).read_text() for name in ENV_FILES if (model_dir / name).is_file()}
     files[MLMODEL] = reduced_mlmodel
-    if lean_requirements is not None:
-        files[LEAN_REQUIREMENTS] = lean_requirements
+    if lean is not None:
+        requirements, constraints = lean
+        files[LEAN_REQUIREMENTS] = requirements
+        if constraints:
+            files[LEAN_CONSTRAINTS] = constraints
     return files
+
+
+def readable(root: Path) -> None:
+    """Make a build context readable by any user: the classic builder keeps the files' modes, and the lean image's
+    user (not root) must read the model (artifacts downloaded under a umask of 077 would not be)."""
+    for path in [root, *root.rglob("*")]:
+        if not path.is_symlink():
+            path.chmod(path.stat().st_mode | (0o555 if path.is_dir() else 0o444))

@@ -74,8 +74,13 @@ def as_served(
     import mlflow
     import yaml
 
-    mlmodel = yaml.safe_load(files.get("MLmodel") or "") or {}
-    profile = serving_stack.choose(asked, serving_stack.flavors_of(mlmodel), reqs.requirements)
+    try:
+        mlmodel = yaml.safe_load(files.get("MLmodel") or "") or {}
+    except yaml.YAMLError:  # judged without its flavors; loading the model will say what is wrong with it
+        mlmodel = {}
+    mlmodel = mlmodel if isinstance(mlmodel, dict) else {}
+    unusable = serving_stack.unusable_lines(reqs.not_scanned)
+    profile = serving_stack.choose(asked, serving_stack.flavors_of(mlmodel), reqs.requirements, unusable)
     requirements, stack = serving_stack.serving_requirements(
         reqs.requirements, profile.name, mlflow.__version__, mlmodel
     )

@@ -136,7 +136,7 @@ def test_the_lean_profile_serves_with_mlflow_skinny_without_nginx_as_a_user(
     steps = "\n".join(line for line in lines if not line.startswith("#"))
     assert "nginx" not in steps and "gunicorn" not in steps and "_install_pyfunc_deps" not in steps
     assert lines.index(f"FROM {inputs.base_image}") < lines.index("COPY extra-ca.pem /etc/tcdeploy/extra-ca.pem")
-    assert "RUN pip install -r /opt/ml/model/requirements.serving.txt" in lines
+    assert "RUN python -m pip install -r /opt/ml/model/requirements.serving.txt" in lines
     assert "PIP_NO_CACHE_DIR=1" in steps and "apt-get" not in steps  # scikit-learn needs no system library
     assert lines[-4:] == [
         "USER 10001",
@@ -162,10 +162,8 @@ def test_the_profile_follows_what_the_model_asks_for(
     (full / "requirements.txt").write_text(f"mlflow[genai]=={mlflow.__version__}\nscikit-learn\n")
     with caplog.at_level("INFO", logger="mlflow_tcdeploy_plugin"):
         assert plan(full, OPTIONS)[0].profile == "mlflow"
-    assert (
-        f"image profile mlflow: the model's requirements ask for full MLflow (mlflow[genai]=={mlflow.__version__})"
-        in (caplog.text)
-    )
+    asked = f"mlflow[genai]=={mlflow.__version__}"
+    assert f"image profile mlflow: the model's requirements ask for MLflow with extras ({asked})" in caplog.text
     assert plan(full, ImageOptions(repository=OPTIONS.repository, profile="lean"))[0].profile == "lean"
     with pytest.raises(TcDeployError, match="image_profile=mlflow builds MLflow's own serving image") as refused:
         plan(models["v1"], ImageOptions(repository="r", profile="mlflow", base_image="nvidia/cuda:12.4.1-runtime"))
@@ -178,6 +176,84 @@ def test_the_profile_follows_what_the_model_asks_for(
         plan(spark, OPTIONS)
     assert refused.value.error_code == "INVALID_PARAMETER_VALUE"
     assert plan(spark, ImageOptions(repository="r", base_image="example.org/python-java:3.11"))[0].profile == "lean"
+
+
+LEAN_CASES = {
+    "comments, continuations, hashes and -r files": (
+        {
+            "requirements.txt": "mlflow=={v} \\\n    --hash=sha256:00  # pinned\n-r extra.txt\n",
+            "extra.txt": "scikit-learn  # the model\n",
+        },
+        ["mlflow-skinny=={v}", "scikit-learn", "numpy", "pandas", "skops<1"],
+        "",
+    ),
+    "conda.yaml only": (
+        {"conda.yaml": "dependencies:\n- python=3.11\n- pip\n- pip:\n  - mlflow=={v}\n  - scikit-learn\n"},
+        ["mlflow-skinny=={v}", "scikit-learn", "numpy", "pandas", "skops<1"],
+        "",
+    ),
+    "constraints": (
+        {"requirements.txt": "-c pins.txt\nmlflow\nscikit-learn\n", "pins.txt": "mlflow=={v}\n"},
+        ["-c constraints.serving.txt", "mlflow-skinny", "scikit-learn", "numpy", "pandas", "skops<1"],
+        "mlflow-skinny=={v}\n",
+    ),
+}
+FULL_CASES = {
+    "an MLflow 2 pin": ("mlflow==2.17.2\nscikit-learn\n", "older than 3.11 (mlflow==2.17.2)"),
+    "an upper bound below the floor": ("mlflow-skinny<3.11\nscikit-learn\n", "older than 3.11 (mlflow-skinny<3.11)"),
+    "a URL": ("mlflow @ https://example.org/mlflow-3.17.2-py3-none-any.whl\n", "cannot rewrite (mlflow @ https://"),
+}
+
+
+def _with_files(model: Path, where: Path, files: dict[str, str]) -> Path:
+    copy = Path(shutil.copytree(model, where))
+    (copy / "requirements.txt").unlink()
+    for name, text in files.items():
+        (copy / name).write_text(text)
+    return copy
+
+
+def _gate_profile(model: Path, asked: str) -> str:
+    from mlflow_tcdeploy_plugin.scan.gate import as_served
+    from mlflow_tcdeploy_plugin.scan.requirements import from_files, read_model_files
+
+    files = read_model_files(str(model))
+    return as_served(from_files(files), files, asked)[2].name
+
+
+@pytest.mark.parametrize("case", LEAN_CASES)
+def test_the_lean_install_is_the_model_s_requirements_as_the_gate_reads_them(
+    case: str, models: dict[str, Path], tmp_path: Path
+) -> None:
+    import mlflow
+
+    files, served, constraints = LEAN_CASES[case]
+    version = mlflow.__version__
+    model = _with_files(models["v1"], tmp_path / "m", {k: v.format(v=version) for k, v in files.items()})
+    inputs, _, _ = plan(model, OPTIONS)
+    assert inputs.profile == _gate_profile(model, "auto") == "lean"
+    assert inputs.files["requirements.serving.txt"].splitlines() == [line.format(v=version) for line in served]
+    assert inputs.files.get("constraints.serving.txt", "") == constraints.format(v=version)
+
+
+@pytest.mark.parametrize("case", FULL_CASES)
+def test_a_model_lean_cannot_serve_gets_mlflow_s_image_or_a_refusal(
+    case: str, models: dict[str, Path], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from mlflow.exceptions import MlflowException
+
+    requirements, why = FULL_CASES[case]
+    model = _with_files(models["v1"], tmp_path / "m", {"requirements.txt": requirements})
+    with caplog.at_level("INFO", logger="mlflow_tcdeploy_plugin"):
+        assert plan(model, OPTIONS)[0].profile == _gate_profile(model, "auto") == "mlflow"
+    assert "image profile mlflow: " in caplog.text and why in caplog.text
+    for refuse in (
+        lambda: plan(model, ImageOptions(repository="r", profile="lean")),
+        lambda: _gate_profile(model, "lean"),
+    ):
+        with pytest.raises(MlflowException, match="image_profile=lean cannot serve this model") as refused:
+            refuse()
+        assert refused.value.error_code == "INVALID_PARAMETER_VALUE" and why in refused.value.message
 
 
 def test_image_references() -> None:
