@@ -145,8 +145,8 @@ def test_the_lean_profile_serves_with_mlflow_skinny_without_nginx_as_a_user(
         'ENTRYPOINT ["/usr/local/bin/tcdeploy-serve"]',
     ]
     served = (tmp_path / "env" / "model-env" / "requirements.serving.txt").read_text().splitlines()
-    # skops: the model is saved in its format (MLflow's default), which full MLflow brought along
-    assert served == [f"mlflow-skinny=={mlflow.__version__}", "scikit-learn", "numpy", "pandas", "skops<1"]
+    # skops when the model is saved in its format (the newest MLflow's default), which full MLflow brought along
+    assert served == [f"mlflow-skinny=={mlflow.__version__}", "scikit-learn", "numpy", "pandas", *_skops(full)]
     writer = (tmp_path / "env" / "tcdeploy_serve.py").read_text()
     compile(writer, "tcdeploy_serve.py", "exec")  # the entrypoint writer the image runs is valid Python
 
@@ -184,17 +184,17 @@ LEAN_CASES = {
             "requirements.txt": "mlflow=={v} \\\n    --hash=sha256:00  # pinned\n-r extra.txt\n",
             "extra.txt": "scikit-learn  # the model\n",
         },
-        ["mlflow-skinny=={v}", "scikit-learn", "numpy", "pandas", "skops<1"],
+        ["mlflow-skinny=={v}", "scikit-learn", "numpy", "pandas"],
         "",
     ),
     "conda.yaml only": (
         {"conda.yaml": "dependencies:\n- python=3.11\n- pip\n- pip:\n  - mlflow=={v}\n  - scikit-learn\n"},
-        ["mlflow-skinny=={v}", "scikit-learn", "numpy", "pandas", "skops<1"],
+        ["mlflow-skinny=={v}", "scikit-learn", "numpy", "pandas"],
         "",
     ),
     "constraints": (
         {"requirements.txt": "-c pins.txt\nmlflow\nscikit-learn\n", "pins.txt": "mlflow=={v}\n"},
-        ["-c constraints.serving.txt", "mlflow-skinny", "scikit-learn", "numpy", "pandas", "skops<1"],
+        ["-c constraints.serving.txt", "mlflow-skinny", "scikit-learn", "numpy", "pandas"],
         "mlflow-skinny=={v}\n",
     ),
 }
@@ -203,6 +203,12 @@ FULL_CASES = {
     "an upper bound below the floor": ("mlflow-skinny<3.11\nscikit-learn\n", "older than 3.11 (mlflow-skinny<3.11)"),
     "a URL": ("mlflow @ https://example.org/mlflow-3.17.2-py3-none-any.whl\n", "cannot rewrite (mlflow @ https://"),
 }
+
+
+def _skops(model: Path) -> list[str]:
+    """The line lean adds for a scikit-learn model saved as skops (the format depends on the MLflow that logged it)."""
+    flavor = yaml.safe_load((model / "MLmodel").read_text())["flavors"]["sklearn"]
+    return ["skops<1"] if flavor.get("serialization_format") == "skops" else []
 
 
 def _with_files(model: Path, where: Path, files: dict[str, str]) -> Path:
@@ -232,7 +238,8 @@ def test_the_lean_install_is_the_model_s_requirements_as_the_gate_reads_them(
     model = _with_files(models["v1"], tmp_path / "m", {k: v.format(v=version) for k, v in files.items()})
     inputs, _, _ = plan(model, OPTIONS)
     assert inputs.profile == _gate_profile(model, "auto") == "lean"
-    assert inputs.files["requirements.serving.txt"].splitlines() == [line.format(v=version) for line in served]
+    expected = [line.format(v=version) for line in served] + _skops(model)
+    assert inputs.files["requirements.serving.txt"].splitlines() == expected
     assert inputs.files.get("constraints.serving.txt", "") == constraints.format(v=version)
 
 
