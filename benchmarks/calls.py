@@ -172,7 +172,8 @@ def run(bench: Bench, calls: int, rounds: int) -> list[Figure]:
             made_ti["name"],
             sdk(bench, "tione"),
             ("DescribeModelService", {"ServiceId": made_ti["name"]}),
-            ("DescribeModelServiceGroups", {"Offset": 0, "Limit": 100}),
+            # the members the client sends (newest first), so both sides ask the emulator for the same work
+            ("DescribeModelServiceGroups", {"Offset": 0, "Limit": 100, "Order": "DESC", "OrderField": "CreateTime"}),
         ),
     ]
     for case in cases:

@@ -41,11 +41,13 @@ class Figure:
 
 def interleaved(candidates: dict[str, Callable[[], float]], rounds: int) -> dict[str, float]:
     """Run each candidate once per round, in turn, ``rounds`` times; the median of each (so drift in the machine's
-    load hits all of them alike)."""
+    load hits all of them alike). The order turns each round, so that no candidate always follows the same one."""
     samples: dict[str, list[float]] = {name: [] for name in candidates}
-    for _ in range(rounds):
-        for name, run in candidates.items():
-            samples[name].append(run())
+    names = list(candidates)
+    for turn in range(rounds):
+        shift = turn % len(names)
+        for name in names[shift:] + names[:shift]:
+            samples[name].append(candidates[name]())
     return {name: statistics.median(values) for name, values in samples.items()}
 
 

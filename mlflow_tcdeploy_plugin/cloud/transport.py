@@ -155,8 +155,10 @@ class Transport:
         """One attempt, at the client's own rate for the action in adaptive mode (which the answer then adjusts)."""
         if self._policy.mode != "adaptive":
             return self._once(action, params)
-        with self._rates_lock:
-            rate = self._rates.setdefault(action, AdaptiveRate(self._clock, self._sleep))
+        rate = self._rates.get(action)
+        if rate is None:  # made once per action (setdefault alone would build one per call)
+            with self._rates_lock:
+                rate = self._rates.setdefault(action, AdaptiveRate(self._clock, self._sleep))
         sent_at = rate.acquire()
         try:
             answer = self._once(action, params)
