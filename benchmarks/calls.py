@@ -4,42 +4,32 @@ action on the same emulator, on both backends, with the TCP connections the clie
 from __future__ import annotations
 
 import os
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from mlflow_tcdeploy_plugin import TcDeploymentClient
 
-from .figures import Figure, interleaved
+from .figures import Figure, alternating
 from .setup import Bench, sdk
 
 TIONE = "tcdeploy:/ap-guangzhou?backend=tione"
 IMAGE = {"image_info": '{"image_type": "CUSTOM", "image_url": "127.0.0.1:5000/bench/absent:1"}'}
 
 
-def _per_call(fn: Any, calls: int) -> float:
-    start = time.perf_counter()
-    for _ in range(calls):
-        fn()
-    return (time.perf_counter() - start) / calls
-
-
-def _without_tracking_store(fn: Callable[[], float]) -> Callable[[], float]:
-    """``fn`` with no tracking store configured: get_deployment then skips its release look-up (a search of MLflow's
-    runs, which the SDK's call does not make), so the API call's own overhead shows."""
-
+@contextmanager
+def _no_tracking_store() -> Iterator[None]:
+    """No tracking store configured: get_deployment then skips its release look-up (a search of MLflow's runs, which
+    the SDK's call does not make), so the API call's own overhead shows."""
     import mlflow
 
-    def run() -> float:
-        saved = os.environ.pop("MLFLOW_TRACKING_URI")
-        mlflow.set_tracking_uri(None)  # type: ignore[arg-type]  # None: unset (what MLflow starts with)
-        try:
-            return fn()
-        finally:
-            os.environ["MLFLOW_TRACKING_URI"] = saved
-            mlflow.set_tracking_uri(saved)
-
-    return run
+    saved = os.environ.pop("MLFLOW_TRACKING_URI")
+    mlflow.set_tracking_uri(None)  # type: ignore[arg-type]  # None: unset (what MLflow starts with)
+    try:
+        yield
+    finally:
+        os.environ["MLFLOW_TRACKING_URI"] = saved
+        mlflow.set_tracking_uri(saved)
 
 
 def _by_hand(raw: Any, get: tuple[str, dict[str, Any]], service_id: str) -> Callable[[], None]:
@@ -70,83 +60,85 @@ def _measure(
     raw: Any,
     get: tuple[str, dict[str, Any]],
     listing: tuple[str, dict[str, Any]],
-    *,
-    per_round: int,
-    rounds: int,
+    calls: int,
 ) -> list[Figure]:
     client.get_deployment(name)  # warm: the backend, its connection pool
     by_hand = _by_hand(raw, get, name)
     by_hand()
-    medians = interleaved(
-        {
-            "get": lambda: _per_call(lambda: client.get_deployment(name), per_round),
-            "get_bare": _without_tracking_store(lambda: _per_call(lambda: client.get_deployment(name), per_round)),
-            "get_sdk": lambda: _per_call(lambda: raw.call_json(*get), per_round),
-            "get_by_hand": lambda: _per_call(by_hand, per_round),
-            "list": lambda: _per_call(client.list_deployments, per_round),
-            "list_sdk": lambda: _per_call(lambda: raw.call_json(*listing), per_round),
-        },
-        rounds,
+    again = sdk(bench, backend)  # a second SDK client: how far two identical sides land apart in this run
+    action, note = get[0], f"{calls} calls each, alternating one by one; the median call"
+
+    def figure(label: str, value: Callable[[], Any], baseline: Callable[[], Any], target: str) -> Figure:
+        measured = [ms * 1000 for ms in alternating(value, baseline, calls)]
+        return Figure("2 per call", f"{backend} {label}", measured[0], "ms", measured[1], target, note)
+
+    def get_it() -> Any:
+        return client.get_deployment(name)
+
+    def sdk_get() -> Any:
+        return raw.call_json(*get)
+
+    with_store = figure(
+        f"get_deployment vs call_json({action}) + MLflow's search for its newest release",
+        get_it,
+        by_hand,
+        "ratio <= 1.10",
     )
-    fresh = TcDeploymentClient(TIONE if backend == "tione" else "tcdeploy")
-    before = bench.emulator.stats()["connections"]
-    for _ in range(per_round):
-        fresh.get_deployment(name)
-        fresh.list_deployments()
-    opened = bench.emulator.stats()["connections"] - before - 1  # the second stats call's own connection
-    note = f"{per_round * rounds} calls each, {rounds} interleaved rounds, median of the per-round mean"
+    with _no_tracking_store():
+        bare = figure(
+            f"get_deployment, no tracking store (no release look-up) vs call_json({action})",
+            get_it,
+            sdk_get,
+            "ratio <= 1.10",
+        )
     return [
+        with_store,
+        bare,
         Figure(
             "2 per call",
-            f"{backend} get_deployment vs call_json({get[0]}) + MLflow's search for its newest release",
-            medians["get"] * 1000,
+            f"{backend} get_deployment vs call_json({action}) alone (the release look-up included, reported)",
+            with_store.value,
             "ms",
-            medians["get_by_hand"] * 1000,
-            "ratio <= 1.10",
-            note,
-        ),
-        Figure(
-            "2 per call",
-            f"{backend} get_deployment vs call_json({get[0]}) alone (the release look-up included, reported)",
-            medians["get"] * 1000,
-            "ms",
-            medians["get_sdk"] * 1000,
+            bare.baseline,
             "",
-            note,
+            "from the two figures above",
         ),
-        Figure(
-            "2 per call",
-            f"{backend} get_deployment, no tracking store (no release look-up) vs call_json({get[0]})",
-            medians["get_bare"] * 1000,
-            "ms",
-            medians["get_sdk"] * 1000,
+        figure(
+            f"list_deployments vs call_json({listing[0]})",
+            client.list_deployments,
+            lambda: raw.call_json(*listing),
             "ratio <= 1.10",
-            note,
         ),
-        Figure(
-            "2 per call",
-            f"{backend} list_deployments vs call_json({listing[0]})",
-            medians["list"] * 1000,
-            "ms",
-            medians["list_sdk"] * 1000,
-            "ratio <= 1.10",
-            note,
+        figure(
+            f"call_json({action}) from a second SDK client vs the first (the spread; no target)",
+            lambda: again.call_json(*get),
+            sdk_get,
+            "",
         ),
-        Figure(
-            "2 per call",
-            f"{backend} TCP connections a new client opens for {2 * per_round} calls",
-            opened,
-            "connections",
-            None,
-            "value <= 1",
-            "counted by the emulator (accepted connections)",
-        ),
+        _connections(bench, backend, name, calls // 10),
     ]
 
 
-def run(bench: Bench, calls: int, rounds: int) -> list[Figure]:
+def _connections(bench: Bench, backend: str, name: str, calls: int) -> Figure:
+    fresh = TcDeploymentClient(TIONE if backend == "tione" else "tcdeploy")
+    before = bench.emulator.stats()["connections"]
+    for _ in range(calls):
+        fresh.get_deployment(name)
+        fresh.list_deployments()
+    opened = bench.emulator.stats()["connections"] - before - 1  # the second stats call's own connection
+    return Figure(
+        "2 per call",
+        f"{backend} TCP connections a new client opens for {2 * calls} calls",
+        opened,
+        "connections",
+        None,
+        "value <= 1",
+        "counted by the emulator (accepted connections)",
+    )
+
+
+def run(bench: Bench, calls: int) -> list[Figure]:
     figures = []
-    per_round = max(calls // rounds, 1)
     wedata = TcDeploymentClient()
     # Created stopped (WeData) or failing (an absent image on TI-ONE): no replica competes for the CPU.
     made = wedata.create_deployment(
@@ -177,7 +169,7 @@ def run(bench: Bench, calls: int, rounds: int) -> list[Figure]:
         ),
     ]
     for case in cases:
-        figures += _measure(bench, *case, per_round=per_round, rounds=rounds)
+        figures += _measure(bench, *case, calls)
     wedata.delete_endpoint("bench-calls")
     tione.delete_endpoint("bench-calls-ti")
     return figures

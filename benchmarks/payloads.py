@@ -59,9 +59,11 @@ def codec(rounds: int) -> list[Figure]:
 def round_trips(bench: Bench, calls: int, rounds: int) -> list[Figure]:
     client = TcDeploymentClient()
     made = client.create_deployment("bench-predict", bench.catalog_uri, config={"scan": "off", "poll_interval": "0.1"})
-    pod = bench.emulator._store.pods(bench.emulator._store.services()[-1]["id"])[0]
+    store = bench.emulator._store
+    assert store is not None  # the emulator is running
+    pod = store.pods(store.services()[-1].id)[0]  # the replica of the version just made
     body = json.dumps({"inputs": bench.features}).encode()
-    direct = f"http://127.0.0.1:{pod['port']}/invocations"
+    direct = f"http://127.0.0.1:{pod.port}/invocations"
 
     def post() -> None:
         request = urllib.request.Request(direct, body, {"Content-Type": "application/json"})

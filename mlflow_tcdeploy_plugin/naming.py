@@ -15,9 +15,13 @@ def snake(name: str) -> str:
     return _BOUNDARY_RE.sub("_", name).lower()
 
 
+_LEAVES = frozenset({str, int, float, bool, type(None)})
+"""JSON's scalar types: kept as they are without a call (most of an answer's values; this runs on every read)."""
+
+
 def to_snake(value: Any) -> Any:
     if isinstance(value, dict):
-        return {snake(str(k)): to_snake(v) for k, v in value.items()}
+        return {snake(k): v if type(v) in _LEAVES else to_snake(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [to_snake(v) for v in value]
+        return [v if type(v) in _LEAVES else to_snake(v) for v in value]
     return value

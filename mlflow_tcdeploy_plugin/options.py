@@ -172,7 +172,7 @@ def _traffic(value: Any) -> dict[str, int]:
     weights: dict[str, int] = {}
     for key, weight in value.items():
         name = str(key).strip()
-        if not name or any(not c.isprintable() for c in name):
+        if not name or not name.isprintable():
             raise invalid(f"traffic: {key!a} is not a version or a ServiceId.")
         if isinstance(weight, bool) or not isinstance(weight, int):
             raise invalid(f"traffic: the weight of {name!r} must be a whole number from 0 to 100, not {weight!r}.")

@@ -71,7 +71,7 @@ def _missing(message: str) -> MlflowException:
 
 def check_syntax(uri: str) -> None:
     """Reject a malformed URI before anything is looked up."""
-    if not isinstance(uri, str) or not uri or uri != uri.strip() or any(not c.isprintable() for c in uri):
+    if not isinstance(uri, str) or not uri or uri != uri.strip() or not uri.isprintable():
         raise _invalid(str(uri), "it is empty or has whitespace or control characters")
     if uri.startswith("models:/"):
         if _LOGGED_MODEL_RE.match(uri):

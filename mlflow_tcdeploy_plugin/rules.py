@@ -45,7 +45,7 @@ def check_flavor(flavor: str | None) -> None:
 def check_name(kind: str, name: Any) -> str:
     if not isinstance(name, str) or not name.strip():
         raise invalid(f"The {kind} name must be a non-empty string, not {name!r}.")
-    if any(not c.isprintable() for c in name) or len(name) > 200:
+    if not name.isprintable() or len(name) > 200:
         raise invalid(f"The {kind} name {name!a} has control characters or is too long.")
     return name
 

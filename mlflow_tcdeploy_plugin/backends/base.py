@@ -1,16 +1,16 @@
 """What the client needs from a cloud API, as small typed resources and one base class.
 
-A backend reads its API's objects into these resources (keeping the object itself in ``raw``, and as users see it
-in ``shown``), builds every request member from its own member table, follows its pagination and maps its status
-vocabulary onto ``State``. What an API cannot do is declared in its ``Capabilities`` and refused before anything is
-sent.
+A backend reads its API's objects into these resources (keeping the object itself in ``raw``, and how users see it
+in ``layout``, applied when ``shown`` is read), builds every request member from its own member table, follows its
+pagination and maps its status vocabulary onto ``State``. What an API cannot do is declared in its ``Capabilities``
+and refused before anything is sent.
 """
 
 from __future__ import annotations
 
 import base64
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import TYPE_CHECKING, Any
@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 
 
 logger = get_logger(__name__)
+
+Layout = Callable[[dict[str, Any]], dict[str, Any]]
+"""An API object laid out as both backends show it to users (one set of keys)."""
 
 LOG_PAGE = 1000
 """Lines a page: the APIs' maximum."""
@@ -65,11 +68,16 @@ class Deployment:
     has_image: bool
     pods: tuple[str, ...]
     raw: dict[str, Any] = field(repr=False)
-    shown: dict[str, Any] = field(repr=False)
-    """The API object laid out as both backends show it to users (one set of keys)."""
+    layout: Layout | None = field(default=None, repr=False, compare=False)
+    """How the backend shows ``raw`` to users (None: as it is)."""
     scaling: dict[str, Any] = field(default_factory=dict)
     """How it scales: ``mode``, ``strategy``, ``autoscaling`` and ``scale_schedules`` (the options' shape),
     ``replicas``."""
+
+    @property
+    def shown(self) -> dict[str, Any]:
+        """The API object as users see it, laid out when read (a listing never reads it)."""
+        return self.layout(self.raw) if self.layout else self.raw
 
 
 @dataclass(frozen=True)
@@ -91,8 +99,12 @@ class Endpoint:
     auth_tokens: tuple[dict[str, Any], ...]
     """``{"Base": {"Name", "Value", …}, "Limits": […]}``, the same shape in both APIs."""
     raw: dict[str, Any] = field(repr=False)
-    shown: dict[str, Any] = field(repr=False)
-    """The group laid out as both backends show it, its versions as ``Deployment.shown``."""
+    layout: Layout | None = field(default=None, repr=False, compare=False)
+    """How the backend shows ``raw`` to users (None: as it is), its versions as ``Deployment.shown``."""
+
+    @property
+    def shown(self) -> dict[str, Any]:
+        return self.layout(self.raw) if self.layout else self.raw
 
     def token_named(self, name: str) -> dict[str, Any] | None:
         return next((t for t in self.auth_tokens if (t.get("Base") or {}).get("Name") == name), None)

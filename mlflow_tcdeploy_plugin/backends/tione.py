@@ -149,6 +149,11 @@ def flat_service(service: dict[str, Any]) -> dict[str, Any]:
     return flat
 
 
+def flat_group(group: dict[str, Any]) -> dict[str, Any]:
+    """A service group with its services laid out as ``flat_service`` does."""
+    return {**group, "Services": [flat_service(s) for s in group.get("Services") or []]}
+
+
 def scaling_members(options: dict[str, Any], update: bool) -> dict[str, Any]:
     """What a scaling policy adds to its own members: ``ScaleMode=AUTO`` and the strategy (``HPA`` with a metric
     policy, whose scheduled jobs then move its bounds; ``CRON`` with scheduled jobs alone); a new service starts at
@@ -209,7 +214,7 @@ def read_deployment(service: dict[str, Any]) -> Deployment:
         has_image=bool(image.get("ImageUrl")),
         pods=tuple(str(p.get("Name")) for p in info.get("PodInfos") or []),
         raw=service,
-        shown=flat_service(service),
+        layout=flat_service,
         scaling=read_scaling(info, int(info.get("Replicas") or 0)),
     )
 
@@ -229,7 +234,7 @@ def read_endpoint(group: dict[str, Any]) -> Endpoint:
         deployments=tuple(read_deployment(s) for s in group.get("Services") or []),
         auth_tokens=tuple(group.get("AuthTokens") or []),
         raw=group,
-        shown={**group, "Services": [flat_service(s) for s in group.get("Services") or []]},
+        layout=flat_group,
     )
 
 

@@ -134,7 +134,6 @@ def read_deployment(service: dict[str, Any], group_name: str | None = None) -> D
         has_image=bool(service.get("ImageInfo")),
         pods=tuple(str(p.get("Name")) for p in service.get("PodInfos") or []),
         raw=service,
-        shown=service,
         scaling={"mode": service.get("ScaleMode") or "MANUAL", "replicas": int(service.get("Replicas") or 0)},
     )
 
@@ -155,7 +154,6 @@ def read_endpoint(group: dict[str, Any]) -> Endpoint:
         deployments=tuple(read_deployment(s, name) for s in group.get("Services") or []),
         auth_tokens=tuple(group.get("AuthTokens") or []),
         raw=group,
-        shown=group,
     )
 
 

@@ -56,6 +56,7 @@ class Transport:
     ) -> None:
         from tencentcloud.common import credential
         from tencentcloud.common.common_client import CommonClient
+        from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
         from tencentcloud.common.profile.client_profile import ClientProfile
         from tencentcloud.common.profile.http_profile import HttpProfile
 
@@ -67,6 +68,7 @@ class Transport:
         self.product = product
         self.scope = settings.scope
         self._client = CommonClient(product.service, product.version, cred, settings.region, profile)
+        self._sdk_error = TencentCloudSDKException
         self._policy = policy or settings.retry_policy()
         self._sleep = sleep
         self._rand = rand
@@ -80,11 +82,9 @@ class Transport:
 
     def _once(self, action: str, params: dict[str, Any]) -> tuple[dict[str, Any], str]:
         """One attempt: ``(payload, RequestId)``."""
-        from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
-
         try:
             answer = self._client.call_json(action, params)
-        except TencentCloudSDKException as exc:
+        except self._sdk_error as exc:
             message = str(exc.message if exc.message is not None else "")
             raise CloudError(action, exc.code or "InternalError", message[:MAX_MESSAGE], exc.requestId) from None
         body = answer.get("Response") if isinstance(answer, dict) else None

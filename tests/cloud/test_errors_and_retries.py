@@ -20,12 +20,16 @@ def test_snake_case_is_recursive_through_lists() -> None:
         "PodInfos": [{"Name": "p", "ContainerInfos": [{"RestartCount": 1}]}],
         "TiOneServiceId": None,
         "WorkloadStatus": {"ReadyReplicas": 1},
+        "Scalars": ["KeepMe", 1, 2.5, True, None],
+        "Nested": [[{"CpuLimit": 0.5}], []],
     }
     assert to_snake(raw) == {
         "service_id": "s",
         "pod_infos": [{"name": "p", "container_infos": [{"restart_count": 1}]}],
         "ti_one_service_id": None,
         "workload_status": {"ready_replicas": 1},
+        "scalars": ["KeepMe", 1, 2.5, True, None],
+        "nested": [[{"cpu_limit": 0.5}], []],
     }
 
 
