@@ -55,15 +55,12 @@ def alternating(value: Callable[[], Any], baseline: Callable[[], Any], calls: in
     """The median time of one call of each, called one after the other ``calls`` times, the first of each pair
     alternating: a machine whose speed drifts within milliseconds (a shared virtual machine) then slows both alike,
     where rounds of many calls each land apart by several percent."""
-    clock = time.perf_counter
     value_times: list[float] = []
     baseline_times: list[float] = []
     sides = ((value, value_times), (baseline, baseline_times))
     for i in range(calls):
         for fn, times in sides if i % 2 else sides[::-1]:
-            start = clock()
-            fn()
-            times.append(clock() - start)
+            times.append(timed(fn))
     return statistics.median(value_times), statistics.median(baseline_times)
 
 

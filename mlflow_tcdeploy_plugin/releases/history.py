@@ -8,6 +8,7 @@ import socket
 from functools import lru_cache
 from typing import Any
 
+from mlflow import MlflowClient, get_tracking_uri
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import RESOURCE_DOES_NOT_EXIST
 from mlflow.tracking._tracking_service.utils import is_tracking_uri_set
@@ -56,18 +57,14 @@ FACTS = (
 """What a release learned, each a ``tcdeploy.<fact>`` tag (empty when it did not get that far)."""
 
 
-def _client() -> Any:
+def _client() -> MlflowClient:
     """MLflow's client for the tracking store in use, made once per store: making one resolves the tracking and
     registry URIs (about 0.06 ms), and get_deployment reads the newest release on every call."""
-    import mlflow
-
-    return _client_for(mlflow.get_tracking_uri())
+    return _client_for(get_tracking_uri())
 
 
 @lru_cache(maxsize=4)
-def _client_for(tracking_uri: str) -> Any:
-    from mlflow import MlflowClient
-
+def _client_for(tracking_uri: str) -> MlflowClient:
     return MlflowClient(tracking_uri)
 
 

@@ -100,6 +100,8 @@ def test_deployments_and_endpoints_read_back(cloud: Cloud, ti: TcDeploymentClien
     assert "service_info" not in detail  # laid out as on WeData: one set of keys for both backends
     endpoint = ti.get_endpoint("ti-refusals")
     assert endpoint["traffic"] == {first["name"]: 50, second["name"]: 50}
+    assert [s["instance_type"] for s in endpoint["services"]] == ["TI.S.MEDIUM.POST"] * 2  # each version laid out
+    assert not any("service_info" in s for s in endpoint["services"])
     assert endpoint["call_info"]["service_call_info"]["internet_endpoint"] == f"{cloud.emulator.url}/{group['id']}"
     specs = ti.list_instance_types(spec_type="CPU")
     assert specs and {s["spec_type"] for s in specs} == {"CPU"}

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import mlflow
@@ -40,6 +41,17 @@ def _tcdeploy(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[st
         timeout=120,
         env={**os.environ, **env},
     )
+
+
+def test_releases_are_read_from_the_tracking_store_in_use(tmp_path: Path) -> None:
+    """The client the look-ups keep follows the tracking URI: a store set later is the one read."""
+    saved = mlflow.get_tracking_uri()
+    try:
+        for name in ("first", "second", "first"):
+            mlflow.set_tracking_uri(f"sqlite:///{tmp_path / name}.db")
+            assert history._client().tracking_uri == mlflow.get_tracking_uri()
+    finally:
+        mlflow.set_tracking_uri(saved)
 
 
 @pytest.mark.replicas
